@@ -1,0 +1,31 @@
+package core
+
+import (
+	"context"
+	"time"
+)
+
+// The optional store interfaces below let core do in one call what the plain
+// gocache StoreInterface needs several for. Stores implement them by method
+// set alone (store/ does not import core). Values are the encoded bytes core
+// wrote; a store may return a slice that aliases its own memory, which core
+// never modifies.
+
+// BatchGetter reads several keys in one call. The result has one element per
+// key, nil where the key is missing.
+type BatchGetter interface {
+	GetMulti(ctx context.Context, keys []string) ([][]byte, error)
+}
+
+// Adder stores value under key only if the key is absent and returns the
+// value stored afterwards: value itself, or the one another writer put there
+// first. Core seeds missing tag versions with it so that concurrent seeders
+// agree on one stamp.
+type Adder interface {
+	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) ([]byte, error)
+}
+
+// BatchSetter writes several keys with one TTL in one call.
+type BatchSetter interface {
+	SetMulti(ctx context.Context, keys []string, values [][]byte, ttl time.Duration) error
+}
