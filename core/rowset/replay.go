@@ -1,0 +1,174 @@
+package rowset
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"sync"
+)
+
+// DriverName is the name under which the replay driver is registered with
+// database/sql. Replays do not go through sql.Open; the registration only
+// lets tools list the driver.
+const DriverName = "hydracache-rowset-replay"
+
+// replayQuery is the only statement the replay driver runs; the RowSet
+// travels as its single argument.
+const replayQuery = "hydracache:rowset:replay"
+
+var errNotReplay = errors.New("rowset: the replay driver only replays a *RowSet")
+
+func init() {
+	sql.Register(DriverName, replayDriver{})
+}
+
+var (
+	replayDBOnce sync.Once
+	replayDB     *sql.DB
+)
+
+// db returns the process's handle on the replay driver. The pool keeps many
+// idle connections: a replay holds one until its *sql.Rows is closed, and
+// creating a connection costs more than the replay itself.
+func db() *sql.DB {
+	replayDBOnce.Do(func() {
+		replayDB = sql.OpenDB(replayConnector{})
+		replayDB.SetMaxIdleConns(1 << 12)
+		replayDB.SetConnMaxLifetime(0)
+		replayDB.SetConnMaxIdleTime(0)
+	})
+	return replayDB
+}
+
+// Rows replays the recording as a real *sql.Rows from an in-process
+// database/sql driver, so every conversion on Scan is database/sql's own.
+// ColumnTypes reports the recorded metadata. The caller must close the rows,
+// as for a database result.
+//
+// ctx is checked once, before the replay starts: the replay never waits, and
+// handing database/sql a cancellable context would cost a goroutine per
+// replay to watch it.
+func (rs *RowSet) Rows(ctx context.Context) (*sql.Rows, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("rowset: replay: %w", err)
+	}
+	rows, err := db().QueryContext(context.Background(), replayQuery, rs)
+	if err != nil {
+		return nil, fmt.Errorf("rowset: replay: %w", err)
+	}
+	return rows, nil
+}
+
+type replayDriver struct{}
+
+func (replayDriver) Open(string) (driver.Conn, error) { return &replayConn{}, nil }
+
+type replayConnector struct{}
+
+func (replayConnector) Connect(context.Context) (driver.Conn, error) { return &replayConn{}, nil }
+func (replayConnector) Driver() driver.Driver                        { return replayDriver{} }
+
+// replayConn holds no state: any connection replays any RowSet.
+type replayConn struct{}
+
+var (
+	_ driver.QueryerContext    = (*replayConn)(nil)
+	_ driver.NamedValueChecker = (*replayConn)(nil)
+)
+
+func (*replayConn) Prepare(string) (driver.Stmt, error) { return nil, errNotReplay }
+func (*replayConn) Close() error                        { return nil }
+func (*replayConn) Begin() (driver.Tx, error)           { return nil, errNotReplay }
+
+// CheckNamedValue lets the *RowSet argument through database/sql unchanged.
+func (*replayConn) CheckNamedValue(nv *driver.NamedValue) error {
+	if _, ok := nv.Value.(*RowSet); ok {
+		return nil
+	}
+	return errNotReplay
+}
+
+func (*replayConn) QueryContext(_ context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	if query != replayQuery || len(args) != 1 {
+		return nil, errNotReplay
+	}
+	rs, ok := args[0].Value.(*RowSet)
+	if !ok || rs == nil {
+		return nil, errNotReplay
+	}
+	return &replayRows{rs: rs}, nil
+}
+
+// replayRows hands database/sql the recorded values row by row.
+type replayRows struct {
+	rs    *RowSet
+	names []string
+	next  int
+}
+
+var (
+	_ driver.RowsColumnTypeScanType         = (*replayRows)(nil)
+	_ driver.RowsColumnTypeDatabaseTypeName = (*replayRows)(nil)
+	_ driver.RowsColumnTypeLength           = (*replayRows)(nil)
+	_ driver.RowsColumnTypeNullable         = (*replayRows)(nil)
+	_ driver.RowsColumnTypePrecisionScale   = (*replayRows)(nil)
+)
+
+// Columns returns a slice of this replay's own: (*sql.Rows).Columns hands
+// the driver's slice to the caller, and GORM rewrites it in place.
+func (r *replayRows) Columns() []string {
+	if r.names == nil {
+		r.names = make([]string, len(r.rs.Columns))
+		for i := range r.rs.Columns {
+			r.names[i] = r.rs.Columns[i].Name
+		}
+	}
+	return r.names
+}
+
+func (r *replayRows) Close() error { return nil }
+
+func (r *replayRows) Next(dest []driver.Value) error {
+	if r.next >= len(r.rs.Values) {
+		return io.EOF
+	}
+	row := r.rs.Values[r.next]
+	if len(row) != len(dest) {
+		return fmt.Errorf("%w: row %d has %d values for %d columns", ErrShape, r.next, len(row), len(dest))
+	}
+	r.next++
+	copy(dest, row)
+	return nil
+}
+
+var anyType = reflect.TypeFor[any]()
+
+func (r *replayRows) ColumnTypeScanType(i int) reflect.Type {
+	if t := r.rs.Columns[i].ScanType; t != nil {
+		return t
+	}
+	return anyType
+}
+
+func (r *replayRows) ColumnTypeDatabaseTypeName(i int) string {
+	return r.rs.Columns[i].DatabaseTypeName
+}
+
+func (r *replayRows) ColumnTypeLength(i int) (int64, bool) {
+	c := &r.rs.Columns[i]
+	return c.Length, c.HasLength
+}
+
+func (r *replayRows) ColumnTypeNullable(i int) (nullable, ok bool) {
+	c := &r.rs.Columns[i]
+	return c.Nullable, c.HasNullable
+}
+
+func (r *replayRows) ColumnTypePrecisionScale(i int) (precision, scale int64, ok bool) {
+	c := &r.rs.Columns[i]
+	return c.Precision, c.Scale, c.HasDecimalSize
+}
