@@ -1,0 +1,504 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unsafe"
+
+	lib "github.com/eko/gocache/lib/v4/store"
+	"github.com/redis/rueidis"
+)
+
+// RedisType is what (*Redis).GetType returns.
+const RedisType = "hydracache-redis"
+
+// DefaultRedisPrefix is the key prefix of a Redis store built without
+// WithPrefix.
+const DefaultRedisPrefix = "hydracache:"
+
+// DefaultRedisClientCacheTTL is how long an entry may live in rueidis's
+// client-side cache unless WithClientCacheTTL says otherwise.
+const DefaultRedisClientCacheTTL = time.Minute
+
+// DefaultRedisOwnWriteWindow is the own-write window unless
+// WithOwnWriteWindow says otherwise.
+const DefaultRedisOwnWriteWindow = 2 * time.Second
+
+// Redis is a gocache store (lib/v4 store.StoreInterface) on a rueidis client.
+// Reads go through rueidis's client-side cache, so a warm read costs no round
+// trip and other processes' writes reach it by Redis's invalidation push.
+// Writes by this store are visible to this store's next read at once (see
+// WithOwnWriteWindow).
+//
+// Every key the store touches is its prefix followed by the caller's key.
+// Each operation sends single-key commands only (batches are grouped by
+// rueidis per slot), and Clear scans every node, so the store works on Redis
+// Cluster; it never sends FLUSHALL or FLUSHDB. Client-side caching needs
+// RESP3 (Redis 6 or later); SetNX needs Redis 7 (SET with NX and GET).
+type Redis struct {
+	client rueidis.Client
+	prefix string
+	csTTL  time.Duration
+	own    redisOwnWrites
+}
+
+type redisConfig struct {
+	prefix string
+	csTTL  time.Duration
+	window time.Duration
+}
+
+// RedisOption configures NewRedis.
+type RedisOption func(*redisConfig)
+
+// WithPrefix sets the prefix put in front of every key the store touches
+// (default DefaultRedisPrefix). Clear deletes only keys under it. It must not
+// be empty, so that Clear can never delete the whole database.
+func WithPrefix(p string) RedisOption {
+	return func(c *redisConfig) { c.prefix = p }
+}
+
+// WithClientCacheTTL sets how long a value may stay in rueidis's client-side
+// cache (default DefaultRedisClientCacheTTL). rueidis also bounds it by the
+// key's TTL on the server. A value of zero or less turns client-side caching
+// off for this store: every read is a round trip.
+func WithClientCacheTTL(d time.Duration) RedisOption {
+	return func(c *redisConfig) { c.csTTL = d }
+}
+
+// WithOwnWriteWindow sets how long after writing a key this store distrusts
+// its client-side cache for that key (default DefaultRedisOwnWriteWindow).
+//
+// Redis sends the invalidation push caused by a write after the write's reply
+// (redis/redis#9422), possibly on another of rueidis's connections, so a read
+// right after a write could see the old cached value (rueidis#534). Within the
+// window a cached value of a key this store wrote is returned only if it
+// equals what the write left (the push has then been handled, or the value is
+// the same); otherwise the store reads the server directly. The window only
+// needs to exceed the push's delivery time; a longer one costs extra round
+// trips for keys whose value another process changed after ours.
+func WithOwnWriteWindow(d time.Duration) RedisOption {
+	return func(c *redisConfig) { c.window = d }
+}
+
+// NewRedis returns a store on client. The client is the caller's: the store
+// never closes it. Client-side caching is used unless the client was created
+// with DisableCache.
+func NewRedis(client rueidis.Client, opts ...RedisOption) (*Redis, error) {
+	if client == nil {
+		return nil, errors.New("hydracache/store: NewRedis: nil rueidis client")
+	}
+	cfg := redisConfig{
+		prefix: DefaultRedisPrefix,
+		csTTL:  DefaultRedisClientCacheTTL,
+		window: DefaultRedisOwnWriteWindow,
+	}
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	if cfg.prefix == "" {
+		return nil, errors.New("hydracache/store: NewRedis: empty key prefix (Clear would delete every key)")
+	}
+	if cfg.window <= 0 {
+		return nil, fmt.Errorf("hydracache/store: NewRedis: own-write window must be positive, got %v", cfg.window)
+	}
+	r := &Redis{client: client, prefix: cfg.prefix, csTTL: cfg.csTTL}
+	r.own.window = cfg.window
+	return r, nil
+}
+
+// Client returns the rueidis client the store uses.
+func (r *Redis) Client() rueidis.Client { return r.client }
+
+// Prefix returns the prefix of every key the store touches.
+func (r *Redis) Prefix() string { return r.prefix }
+
+// GetType returns RedisType.
+func (r *Redis) GetType() string { return RedisType }
+
+// redisKeyString turns a gocache key into a string: strings as they are,
+// fmt.Stringer values through String.
+func redisKeyString(key any) (string, error) {
+	switch k := key.(type) {
+	case string:
+		return k, nil
+	case fmt.Stringer:
+		return k.String(), nil
+	default:
+		return "", fmt.Errorf("hydracache/store: key of type %T: want string", key)
+	}
+}
+
+func (r *Redis) fullKey(key any) (string, error) {
+	k, err := redisKeyString(key)
+	if err != nil {
+		return "", err
+	}
+	return r.prefix + k, nil
+}
+
+// redisNotFound is the error for a missing key; errors.Is(err,
+// lib.NotFound{}) holds for it.
+func redisNotFound(key string) error {
+	return fmt.Errorf("hydracache/store: redis get %q: %w", key, lib.NotFoundWithCause(rueidis.Nil))
+}
+
+// Get returns the value of key as a new []byte, or an error satisfying
+// errors.Is(err, store.NotFound{}) (gocache lib/v4) when the key is missing.
+func (r *Redis) Get(ctx context.Context, key any) (any, error) {
+	k, err := r.fullKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("hydracache/store: redis get: %w", err)
+	}
+	v, found, err := r.get(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, redisNotFound(k)
+	}
+	return []byte(v), nil
+}
+
+// get reads one prefixed key, from the client-side cache when that is safe.
+func (r *Redis) get(ctx context.Context, k string) (string, bool, error) {
+	if r.csTTL > 0 && !r.own.bypassAll() {
+		mark := r.own.lookup(k)
+		v, found, err := redisString(r.client.DoCache(ctx, r.client.B().Get().Key(k).Cache(), r.csTTL))
+		if err != nil {
+			return "", false, fmt.Errorf("hydracache/store: redis get %q: %w", k, err)
+		}
+		if mark == nil || r.own.trust(k, mark, !found, v) {
+			return v, found, nil
+		}
+	}
+	v, found, err := redisString(r.client.Do(ctx, r.client.B().Get().Key(k).Build()))
+	if err != nil {
+		return "", false, fmt.Errorf("hydracache/store: redis get %q: %w", k, err)
+	}
+	return v, found, nil
+}
+
+// redisString reads a GET-like reply: the string, whether the key exists.
+func redisString(res rueidis.RedisResult) (string, bool, error) {
+	v, err := res.ToString()
+	if err != nil {
+		if rueidis.IsRedisNil(err) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	return v, true, nil
+}
+
+// GetWithTTL returns the value of key and its remaining TTL on the server (0
+// when it has none). It always asks the server, in one round trip: a
+// remaining TTL cannot be served from the client-side cache.
+func (r *Redis) GetWithTTL(ctx context.Context, key any) (any, time.Duration, error) {
+	k, err := r.fullKey(key)
+	if err != nil {
+		return nil, 0, fmt.Errorf("hydracache/store: redis get with ttl: %w", err)
+	}
+	res := r.client.DoMulti(ctx, r.client.B().Get().Key(k).Build(), r.client.B().Pttl().Key(k).Build())
+	v, found, err := redisString(res[0])
+	if err != nil {
+		return nil, 0, fmt.Errorf("hydracache/store: redis get %q: %w", k, err)
+	}
+	pttl, err := res[1].AsInt64()
+	if err != nil {
+		return nil, 0, fmt.Errorf("hydracache/store: redis pttl %q: %w", k, err)
+	}
+	if !found {
+		return nil, 0, redisNotFound(k)
+	}
+	if pttl < 0 { // -1: no expiry; -2: expired between GET and PTTL
+		pttl = 0
+	}
+	return []byte(v), time.Duration(pttl) * time.Millisecond, nil
+}
+
+// redisEmpty is returned for an existing empty value, so that only missing
+// keys read as nil.
+var redisEmpty = []byte{}
+
+// GetMulti reads keys in at most one round trip, from the client-side cache
+// where warm (rueidis groups the GETs per slot on a cluster). The result has
+// one element per key, nil where the key is missing. The returned slices
+// alias rueidis's cached memory and must not be modified (core never does).
+// Right after this store wrote one of the keys, a stale cached copy costs a
+// second round trip for that key (see WithOwnWriteWindow).
+func (r *Redis) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
+	out := make([][]byte, len(keys))
+	if len(keys) == 0 {
+		return out, nil
+	}
+	if r.csTTL <= 0 || r.own.bypassAll() {
+		return out, r.getMultiDirect(ctx, keys, nil, out)
+	}
+	full := make([]string, len(keys))
+	cmds := make([]rueidis.CacheableTTL, len(keys))
+	for i, key := range keys {
+		full[i] = r.prefix + key
+		cmds[i] = rueidis.CT(r.client.B().Get().Key(full[i]).Cache(), r.csTTL)
+	}
+	res := r.client.DoMultiCache(ctx, cmds...)
+	var recheck []int
+	for i := range res {
+		v, found, err := redisString(res[i])
+		if err != nil {
+			return nil, fmt.Errorf("hydracache/store: redis get %q: %w", full[i], err)
+		}
+		if mark := r.own.lookup(full[i]); mark != nil && !r.own.trust(full[i], mark, !found, v) {
+			recheck = append(recheck, i)
+			continue
+		}
+		if found {
+			out[i] = redisBytes(v)
+		}
+	}
+	if len(recheck) > 0 {
+		if err := r.getMultiDirect(ctx, keys, recheck, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// getMultiDirect reads keys[i] for each i in idx (all keys when idx is nil)
+// from the server, bypassing the client-side cache, into out.
+func (r *Redis) getMultiDirect(ctx context.Context, keys []string, idx []int, out [][]byte) error {
+	if idx == nil {
+		idx = make([]int, len(keys))
+		for i := range idx {
+			idx[i] = i
+		}
+	}
+	cmds := make(rueidis.Commands, len(idx))
+	for j, i := range idx {
+		cmds[j] = r.client.B().Get().Key(r.prefix + keys[i]).Build()
+	}
+	for j, res := range r.client.DoMulti(ctx, cmds...) {
+		v, found, err := redisString(res)
+		if err != nil {
+			return fmt.Errorf("hydracache/store: redis get %q: %w", r.prefix+keys[idx[j]], err)
+		}
+		out[idx[j]] = nil
+		if found {
+			out[idx[j]] = redisBytes(v)
+		}
+	}
+	return nil
+}
+
+// redisBytes views s as a byte slice without copying; callers must not
+// modify it.
+func redisBytes(s string) []byte {
+	if len(s) == 0 {
+		return redisEmpty
+	}
+	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// redisValue converts a Set value to the string sent to Redis. A []byte is
+// viewed without copying: Set does not keep it after returning.
+func redisValue(value any) (string, error) {
+	switch v := value.(type) {
+	case []byte:
+		return rueidis.BinaryString(v), nil
+	case string:
+		return v, nil
+	default:
+		return "", fmt.Errorf("%w: got %T", ErrUnsupportedValue, value)
+	}
+}
+
+// redisPX converts a TTL to whole milliseconds for SET ... PX, rounding up
+// so that a TTL below one millisecond still expires instead of failing.
+// Zero means no expiry.
+func redisPX(ttl time.Duration) (int64, error) {
+	if ttl < 0 {
+		return 0, fmt.Errorf("hydracache/store: negative TTL %v", ttl)
+	}
+	return int64((ttl + time.Millisecond - 1) / time.Millisecond), nil
+}
+
+// setCmd builds SET k v [PX ms].
+func (r *Redis) setCmd(k, v string, px int64) rueidis.Completed {
+	c := r.client.B().Set().Key(k).Value(v)
+	if px > 0 {
+		return c.PxMilliseconds(px).Build()
+	}
+	return c.Build()
+}
+
+// Set stores value ([]byte or string, else ErrUnsupportedValue) under key.
+// store.WithExpiration sets a TTL, honoured to the millisecond (SET ... PX);
+// no expiration or zero means none. store.WithTags returns
+// ErrTagsUnsupported. Other gocache options are ignored.
+func (r *Redis) Set(ctx context.Context, key any, value any, options ...lib.Option) error {
+	k, err := r.fullKey(key)
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis set: %w", err)
+	}
+	v, err := redisValue(value)
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis set %q: %w", k, err)
+	}
+	opts := lib.ApplyOptions(options...)
+	if len(opts.Tags) > 0 {
+		return fmt.Errorf("hydracache/store: redis set %q: %w", k, ErrTagsUnsupported)
+	}
+	px, err := redisPX(opts.Expiration)
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis set %q: %w", k, err)
+	}
+	mark, gen := r.own.begin(k)
+	err = r.client.Do(ctx, r.setCmd(k, v, px)).Error()
+	// The copy outlives the caller's slice, which v may alias.
+	r.own.end(mark, gen, err == nil, false, strings.Clone(v))
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis set %q: %w", k, err)
+	}
+	return nil
+}
+
+// SetNX stores value under key with ttl (0: no expiry) only if key is absent,
+// atomically (SET key value NX GET PX ttl, Redis 7 or later), and returns
+// the value stored afterwards: value itself, or the one already there.
+func (r *Redis) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) ([]byte, error) {
+	k := r.prefix + key
+	px, err := redisPX(ttl)
+	if err != nil {
+		return nil, fmt.Errorf("hydracache/store: redis setnx %q: %w", k, err)
+	}
+	c := r.client.B().Set().Key(k).Value(rueidis.BinaryString(value)).Nx().Get()
+	var cmd rueidis.Completed
+	if px > 0 {
+		cmd = c.PxMilliseconds(px).Build()
+	} else {
+		cmd = c.Build()
+	}
+	mark, gen := r.own.begin(k)
+	old, existed, err := redisString(r.client.Do(ctx, cmd))
+	stored := string(value) // we set it; a copy, since value is the caller's
+	if existed {
+		stored = old
+	}
+	r.own.end(mark, gen, err == nil, false, stored)
+	if err != nil {
+		return nil, fmt.Errorf("hydracache/store: redis setnx %q: %w", k, err)
+	}
+	return []byte(stored), nil
+}
+
+// SetMulti stores values[i] under keys[i], all with ttl (0: no expiry), in
+// one pipelined batch of single-key SETs (cluster safe, not atomic as a
+// whole). It returns the first error after all commands ran.
+func (r *Redis) SetMulti(ctx context.Context, keys []string, values [][]byte, ttl time.Duration) error {
+	if len(keys) != len(values) {
+		return fmt.Errorf("hydracache/store: redis setmulti: %d keys but %d values", len(keys), len(values))
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	px, err := redisPX(ttl)
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis setmulti: %w", err)
+	}
+	cmds := make(rueidis.Commands, len(keys))
+	marks := make([]*redisOwnMark, len(keys))
+	gens := make([]uint64, len(keys))
+	for i, key := range keys {
+		k := r.prefix + key
+		cmds[i] = r.setCmd(k, rueidis.BinaryString(values[i]), px)
+		marks[i], gens[i] = r.own.begin(k)
+	}
+	var first error
+	for i, res := range r.client.DoMulti(ctx, cmds...) {
+		err := res.Error()
+		r.own.end(marks[i], gens[i], err == nil, false, string(values[i]))
+		if err != nil && first == nil {
+			first = fmt.Errorf("hydracache/store: redis setmulti %q: %w", r.prefix+keys[i], err)
+		}
+	}
+	return first
+}
+
+// Delete removes key (UNLINK: the server frees the value in the
+// background). Deleting a missing key is not an error.
+func (r *Redis) Delete(ctx context.Context, key any) error {
+	k, err := r.fullKey(key)
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis delete: %w", err)
+	}
+	mark, gen := r.own.begin(k)
+	err = r.client.Do(ctx, r.client.B().Unlink().Key(k).Build()).Error()
+	r.own.end(mark, gen, err == nil, true, "")
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis delete %q: %w", k, err)
+	}
+	return nil
+}
+
+// Invalidate returns ErrTagsUnsupported when tags are given and does nothing
+// otherwise: HydraCache invalidates through tag versions, not gocache tags.
+func (r *Redis) Invalidate(ctx context.Context, options ...lib.InvalidateOption) error {
+	if len(lib.ApplyInvalidateOptions(options...).Tags) > 0 {
+		return fmt.Errorf("hydracache/store: redis invalidate: %w", ErrTagsUnsupported)
+	}
+	return nil
+}
+
+// Clear deletes every key under the store's prefix and nothing else: SCAN
+// MATCH on every node the client knows, then single-key UNLINKs. Keys written
+// while Clear runs may survive. Until the own-write window after Clear has
+// passed, this store's reads skip the client-side cache.
+func (r *Redis) Clear(ctx context.Context) error {
+	r.own.clearing.Add(1)
+	defer func() {
+		r.own.bypassUntil.Store(time.Now().Add(r.own.window).UnixNano())
+		r.own.clearing.Add(-1)
+	}()
+	match := redisGlobEscape(r.prefix) + "*"
+	for addr, node := range r.client.Nodes() {
+		var cursor uint64
+		for {
+			entry, err := node.Do(ctx, node.B().Scan().Cursor(cursor).Match(match).Count(1000).Build()).AsScanEntry()
+			if err != nil {
+				return fmt.Errorf("hydracache/store: redis clear: scan %s on %s: %w", match, addr, err)
+			}
+			if len(entry.Elements) > 0 {
+				cmds := make(rueidis.Commands, len(entry.Elements))
+				for i, k := range entry.Elements {
+					cmds[i] = r.client.B().Unlink().Key(k).Build()
+				}
+				for i, res := range r.client.DoMulti(ctx, cmds...) {
+					if err := res.Error(); err != nil {
+						return fmt.Errorf("hydracache/store: redis clear: unlink %q: %w", entry.Elements[i], err)
+					}
+				}
+			}
+			if cursor = entry.Cursor; cursor == 0 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// redisGlobEscape escapes the characters SCAN MATCH treats as patterns.
+func redisGlobEscape(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + 4)
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
