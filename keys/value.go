@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"strconv"
+	"time"
 )
 
 // ErrUnsupported is wrapped by the errors [Value] and [Query] return for a
@@ -63,6 +64,10 @@ func value(v any, depth int) (string, error) {
 		return hex.EncodeToString(x), nil
 	case [16]byte:
 		return uuidText(x), nil
+	case time.Time:
+		// Its String method would pass below, but its text depends on the
+		// zone and monotonic reading: not a canonical key.
+		return "", fmt.Errorf("%w: time.Time key value", ErrUnsupported)
 	}
 	if depth >= maxDepth {
 		return "", fmt.Errorf("%w: key value nested deeper than %d (%T)", ErrUnsupported, maxDepth, v)
@@ -87,7 +92,7 @@ func value(v any, depth int) (string, error) {
 	}
 	if rv.Kind() == reflect.Pointer {
 		s, err := value(rv.Elem().Interface(), depth+1)
-		if err != nil && errors.Is(err, ErrUnsupported) {
+		if err != nil && errors.Is(err, ErrUnsupported) && !rv.Elem().Type().Implements(stringerType) {
 			// The element has no text of its own, but a pointer-receiver
 			// String method (like *big.Int's) may.
 			if st, ok := v.(fmt.Stringer); ok {
@@ -126,6 +131,8 @@ func value(v any, depth int) (string, error) {
 	}
 	return "", fmt.Errorf("%w: key value of type %T", ErrUnsupported, v)
 }
+
+var stringerType = reflect.TypeFor[fmt.Stringer]()
 
 // uuidText formats u as 8-4-4-4-12 lowercase hex.
 func uuidText(u [16]byte) string {
