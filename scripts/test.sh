@@ -209,7 +209,7 @@ pg_try_admin() {
 # delete the marked lines and run `SELECT pg_reload_conf()`.
 pg_allow_trust() {
 	local hba ver name
-	hba=$(as_postgres psql -X -Atqc 'SHOW hba_file' 2>/dev/null || true)
+	hba=$(as_postgres psql -p "$PG_PORT" -X -Atqc 'SHOW hba_file' 2>/dev/null || true)
 	if [ -z "$hba" ]; then
 		read -r ver name <<<"$(pg_cluster)" || true
 		hba="/etc/postgresql/${ver:-}/${name:-}/pg_hba.conf"
@@ -223,7 +223,7 @@ pg_allow_trust() {
 		as_root sed -i "1i $TRUST_MARK for local test use; remove both lines to undo.\nhost all all 127.0.0.1/32 trust" "$hba"
 	fi
 	say "reloading PostgreSQL configuration"
-	as_postgres psql -X -Atqc 'SELECT pg_reload_conf()' >/dev/null
+	as_postgres psql -p "$PG_PORT" -X -Atqc 'SELECT pg_reload_conf()' >/dev/null
 }
 
 setup_postgres() {
