@@ -25,6 +25,8 @@ import (
 //	    tagFloat64: 8 bytes, IEEE 754 bits little-endian (NaN payloads, -0
 //	    and infinities survive)
 //	    tagString, tagBytes: uvarint length and the bytes
+//	    tagNilBytes: none ([]byte(nil), which database/sql hands on as nil
+//	    to *[]byte and *any destinations, unlike an empty slice)
 //	    tagTime: zigzag varint Unix seconds, uvarint nanoseconds, location
 //	    kind byte (loc*); locFixed and locNamed add the location's name, the
 //	    zone's abbreviation and its offset in seconds at that instant
@@ -41,6 +43,7 @@ const (
 	tagString
 	tagBytes
 	tagTime
+	tagNilBytes
 )
 
 const (
@@ -168,6 +171,9 @@ func appendValue(b []byte, v driver.Value) ([]byte, error) {
 	case string:
 		return appendString(append(b, tagString), v), nil
 	case []byte:
+		if v == nil {
+			return append(b, tagNilBytes), nil
+		}
 		b = binary.AppendUvarint(append(b, tagBytes), uint64(len(v)))
 		return append(b, v...), nil
 	case time.Time:
@@ -442,6 +448,8 @@ func (d *decoder) value() (driver.Value, error) {
 		// The full slice expression keeps an append to one value from
 		// overwriting the next.
 		return d.bufs[s:e:e], nil
+	case tagNilBytes:
+		return []byte(nil), nil
 	case tagTime:
 		return d.time()
 	default:

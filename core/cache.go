@@ -1,0 +1,360 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	lib_store "github.com/eko/gocache/lib/v4/store"
+
+	"github.com/hydracache/hydracache/keys"
+)
+
+var (
+	// ErrNotFound is returned by a loader for a result that does not exist.
+	// Core caches it as a negative entry and returns it to callers.
+	ErrNotFound = errors.New("hydracache: not found")
+	// ErrCacheMiss is returned in cache-only mode, and by Get, when no
+	// valid entry exists.
+	ErrCacheMiss = errors.New("hydracache: cache miss")
+)
+
+// LoadFunc loads the encoded value of a missing entry. It returns
+// ErrNotFound (possibly wrapped) for a result that does not exist.
+type LoadFunc func(ctx context.Context) ([]byte, error)
+
+// Cache is the engine. It is safe for concurrent use.
+type Cache struct {
+	io  storeIO
+	cfg config
+
+	entryPrefix string // namespace + entry space, ending in ':'
+	tagPrefix   string // namespace + tag space, ending in ':'
+	epochKey    string // the namespace epoch, under every entry
+
+	flights flightGroup
+	stats   counters
+	errs    burstLogger
+	pending pendingBumps
+}
+
+// New returns a Cache over st, any gocache store.
+func New(st lib_store.StoreInterface, opts ...Option) (*Cache, error) {
+	if st == nil {
+		return nil, fmt.Errorf("%w: nil store", ErrInvalidOption)
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	c := &Cache{
+		io:          newStoreIO(st),
+		cfg:         cfg,
+		entryPrefix: keys.Join("hc", cfg.namespace, "k") + ":",
+		tagPrefix:   keys.Join("hc", cfg.namespace, "v") + ":",
+		epochKey:    keys.Join("hc", cfg.namespace, "epoch"),
+	}
+	c.errs = burstLogger{logger: cfg.logger, every: cfg.logEvery}
+	c.pending.c = c
+	c.flights.onJoin = func() { c.stats.joins.Add(1) }
+	return c, nil
+}
+
+// Namespace returns the Cache's namespace.
+func (c *Cache) Namespace() string { return c.cfg.namespace }
+
+// Stats returns a snapshot of the counters.
+func (c *Cache) Stats() Stats { return c.stats.snapshot() }
+
+// Close stops the background retry of failed bumps. The Cache must not be
+// used afterwards.
+func (c *Cache) Close() error {
+	c.pending.close()
+	return nil
+}
+
+// readKeys returns the store keys of d: the entry, then each tag's version,
+// then the namespace epoch.
+func (c *Cache) readKeys(d Descriptor) []string {
+	ks := make([]string, len(d.Tags)+2)
+	ks[0] = c.entryPrefix + d.Key
+	for i, t := range d.Tags {
+		ks[i+1] = c.tagPrefix + t
+	}
+	ks[len(ks)-1] = c.epochKey
+	return ks
+}
+
+// Fetch returns the encoded value d describes: from the cache when a valid
+// entry exists, else from load, whose result is stored with the tag
+// versions read before it ran. The returned slice may alias the store's
+// memory and other callers' results: it must not be modified.
+//
+// A store failure never fails Fetch: load is called and the failure
+// counted. Only load's own errors, ErrNotFound (for a cached or loaded
+// not-found), ErrCacheMiss (cache-only mode) and the caller's context
+// errors are returned.
+func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte, error) {
+	call, _ := ctx.Value(callKey{}).(callOptions)
+	if call.mode == ModeBypass || len(d.Tags)+1 > maxTags || c.pending.blocks(d.Tags) {
+		c.stats.bypassed.Add(1)
+		return c.loadOnly(ctx, call.mode, load)
+	}
+	ks := c.readKeys(d)
+	vals, err := c.io.getMulti(ctx, ks)
+	if err != nil {
+		c.storeError("read", err)
+		return c.loadOnly(ctx, call.mode, load)
+	}
+	versions, err := c.versions(ctx, ks[1:], vals[1:])
+	if err != nil {
+		c.storeError("seed tag versions", err)
+		return c.loadOnly(ctx, call.mode, load)
+	}
+	if call.mode != ModeRefresh && vals[0] != nil {
+		e, valid, err := decodeEntry(vals[0], versions)
+		switch {
+		case err != nil:
+			c.decodeError(ks[0], err)
+		case valid && c.cfg.clock.Now().UnixNano() < e.expiresAt:
+			c.stats.hits.Add(1)
+			if e.negative {
+				c.stats.negativeHits.Add(1)
+				return nil, ErrNotFound
+			}
+			return e.payload, nil
+		}
+	}
+	c.stats.misses.Add(1)
+	if call.mode == ModeCacheOnly {
+		return nil, ErrCacheMiss
+	}
+	fill := func(lctx context.Context) ([]byte, error) {
+		return c.loadAndStore(lctx, d, ks, versions, call.ttl, load)
+	}
+	if call.mode == ModeRefresh {
+		return fill(ctx)
+	}
+	// Callers that read different versions must not share a load: one that
+	// started after a bump would otherwise get a result loaded before it.
+	var fk strings.Builder
+	fk.Grow(len(ks[0]) + len(versions)*stampSize)
+	fk.WriteString(ks[0])
+	for _, v := range versions {
+		fk.Write(v)
+	}
+	return c.flights.do(ctx, fk.String(), fill)
+}
+
+func (c *Cache) loadOnly(ctx context.Context, mode Mode, load LoadFunc) ([]byte, error) {
+	if mode == ModeCacheOnly {
+		return nil, ErrCacheMiss
+	}
+	if load == nil {
+		return nil, ErrCacheMiss
+	}
+	c.stats.loads.Add(1)
+	return load(ctx)
+}
+
+// versions returns the current version of each tag key, seeding the
+// missing ones with fresh random stamps.
+func (c *Cache) versions(ctx context.Context, tagKeys []string, vals [][]byte) ([][]byte, error) {
+	for i, v := range vals {
+		if len(v) == stampSize {
+			continue
+		}
+		// Missing, or not a version we wrote: never "version zero", always
+		// a fresh stamp, which kills entries recorded under the old one.
+		cur, err := c.io.setNX(ctx, tagKeys[i], newStamp(), c.cfg.tagTTL)
+		if err != nil {
+			return nil, err
+		}
+		if len(cur) != stampSize {
+			cur = newStamp()
+			if err := c.io.set(ctx, tagKeys[i], cur, c.cfg.tagTTL); err != nil {
+				return nil, err
+			}
+		}
+		vals[i] = cur
+	}
+	return vals, nil
+}
+
+func (c *Cache) loadAndStore(ctx context.Context, d Descriptor, ks []string, versions [][]byte, ttlOverride time.Duration, load LoadFunc) ([]byte, error) {
+	if load == nil {
+		return nil, ErrCacheMiss
+	}
+	c.stats.loads.Add(1)
+	val, lerr := load(ctx)
+	negative := lerr != nil && errors.Is(lerr, ErrNotFound)
+	if lerr != nil && !negative {
+		return nil, lerr // errors are never cached
+	}
+	ttl := c.entryTTL(d.Policy, negative, ttlOverride)
+	if ttl <= 0 {
+		return val, lerr
+	}
+	// A bump that landed while load ran makes its result suspect: discard
+	// it rather than store an entry that is dead on arrival at best.
+	now, err := c.io.getMulti(ctx, ks[1:])
+	if err != nil {
+		c.storeError("re-read tag versions", err)
+		return val, lerr
+	}
+	for i, v := range now {
+		if string(v) != string(versions[i]) {
+			c.stats.staleLoads.Add(1)
+			return val, lerr
+		}
+	}
+	expires := c.cfg.clock.Now().Add(ttl).UnixNano()
+	if err := c.io.set(ctx, ks[0], encodeEntry(negative, expires, versions, val), ttl); err != nil {
+		c.storeError("fill", err)
+	}
+	return val, lerr
+}
+
+func (c *Cache) entryTTL(p Policy, negative bool, override time.Duration) time.Duration {
+	if negative {
+		switch {
+		case p.NegativeTTL < 0:
+			return 0
+		case p.NegativeTTL > 0:
+			return p.NegativeTTL
+		}
+		return c.cfg.negativeTTL
+	}
+	ttl := c.cfg.ttl
+	if p.TTL > 0 {
+		ttl = p.TTL
+	}
+	if override > 0 {
+		ttl = override
+	}
+	if j := c.cfg.jitter; j > 0 {
+		ttl = time.Duration(float64(ttl) * (1 + j*(2*rand.Float64()-1)))
+	}
+	return ttl
+}
+
+// Put stores payload as the entry d describes, under the tag versions
+// current now. Writing a value older than a committed change is the
+// caller's mistake; Fetch never does it.
+func (c *Cache) Put(ctx context.Context, d Descriptor, payload []byte) error {
+	if len(d.Tags)+1 > maxTags {
+		return fmt.Errorf("hydracache: %d tags, at most %d", len(d.Tags), maxTags-1)
+	}
+	ks := c.readKeys(d)
+	vals, err := c.io.getMulti(ctx, ks[1:])
+	if err != nil {
+		return fmt.Errorf("hydracache: put %q: %w", d.Key, err)
+	}
+	versions, err := c.versions(ctx, ks[1:], vals)
+	if err != nil {
+		return fmt.Errorf("hydracache: put %q: %w", d.Key, err)
+	}
+	ttlOverride, _ := TTLFrom(ctx)
+	ttl := c.entryTTL(d.Policy, false, ttlOverride)
+	expires := c.cfg.clock.Now().Add(ttl).UnixNano()
+	if err := c.io.set(ctx, ks[0], encodeEntry(false, expires, versions, payload), ttl); err != nil {
+		return fmt.Errorf("hydracache: put %q: %w", d.Key, err)
+	}
+	return nil
+}
+
+// InvalidateTags gives each tag a new version, which invalidates every
+// entry that carries it, in this process at once and in others sharing the
+// store as soon as they read the new version. A bump that fails is
+// retried in the background; until it lands this Cache serves no cached
+// read of those tags. The error says the bump is pending.
+func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	ks := make([]string, len(tags))
+	for i, t := range tags {
+		ks[i] = c.tagPrefix + t
+	}
+	if err := c.bump(ctx, ks); err != nil {
+		c.pending.add(ks)
+		c.storeError("bump", err)
+		return fmt.Errorf("hydracache: bump %d tags (will retry): %w", len(tags), err)
+	}
+	return nil
+}
+
+func (c *Cache) bump(ctx context.Context, tagKeys []string) error {
+	vals := make([][]byte, len(tagKeys))
+	for i := range vals {
+		vals[i] = newStamp()
+	}
+	if err := c.io.setMulti(ctx, tagKeys, vals, c.cfg.tagTTL); err != nil {
+		return err
+	}
+	c.stats.bumps.Add(uint64(len(tagKeys)))
+	return nil
+}
+
+// InvalidateKey deletes the entry stored under key (a Descriptor's Key).
+func (c *Cache) InvalidateKey(ctx context.Context, key string) error {
+	if err := c.io.delete(ctx, c.entryPrefix+key); err != nil {
+		c.storeError("delete", err)
+		return fmt.Errorf("hydracache: invalidate key %q: %w", key, err)
+	}
+	return nil
+}
+
+// Flush invalidates every entry of the namespace by bumping its epoch. It
+// deletes nothing, and nothing outside the namespace is affected.
+func (c *Cache) Flush(ctx context.Context) error {
+	if err := c.bump(ctx, []string{c.epochKey}); err != nil {
+		c.pending.add([]string{c.epochKey})
+		c.storeError("flush", err)
+		return fmt.Errorf("hydracache: flush (will retry): %w", err)
+	}
+	return nil
+}
+
+func (c *Cache) storeError(op string, err error) {
+	c.stats.storeErrors.Add(1)
+	c.errs.log("hydracache: store error, reads fall back to the loader", "op", op, "namespace", c.cfg.namespace, "err", err)
+}
+
+func (c *Cache) decodeError(key string, err error) {
+	c.stats.decodeErrors.Add(1)
+	c.errs.log("hydracache: undecodable cache entry treated as a miss", "key", key, "err", err)
+}
+
+// burstLogger logs the first error of a burst and counts the rest, so a
+// store outage does not log once per read.
+type burstLogger struct {
+	logger     interface{ Warn(string, ...any) }
+	every      time.Duration
+	mu         sync.Mutex
+	last       time.Time
+	suppressed int
+}
+
+func (b *burstLogger) log(msg string, args ...any) {
+	b.mu.Lock()
+	now := time.Now()
+	if !b.last.IsZero() && now.Sub(b.last) < b.every {
+		b.suppressed++
+		b.mu.Unlock()
+		return
+	}
+	n := b.suppressed
+	b.last, b.suppressed = now, 0
+	b.mu.Unlock()
+	if n > 0 {
+		args = append(args, "suppressed", n)
+	}
+	b.logger.Warn(msg, args...)
+}

@@ -1,0 +1,78 @@
+package core
+
+import (
+	"time"
+
+	"github.com/hydracache/hydracache/keys"
+)
+
+// Policy is how one kind of entry is cached. The zero Policy uses the
+// Cache's defaults and caches both key lookups and list queries.
+type Policy struct {
+	// TTL of an entry; 0 means the Cache's default.
+	TTL time.Duration
+	// NegativeTTL of a not-found result; 0 means the Cache's default, a
+	// negative value disables negative caching.
+	NegativeTTL time.Duration
+	// SkipLists keeps list (collection) queries of the model out of the
+	// cache; key lookups are still cached.
+	SkipLists bool
+	// Tags are extra tags every entry of the model carries, for
+	// application-level invalidation with InvalidateTags.
+	Tags []string
+}
+
+// CacheEntity is implemented by a model that opts in to caching. Plugins
+// call CachePolicy on the zero value of the model type, so it must not
+// depend on the receiver's fields.
+type CacheEntity interface {
+	CachePolicy() Policy
+}
+
+// Descriptor says what a cached read is: the entry key, the tags whose
+// versions validate it, and its policy.
+type Descriptor struct {
+	// Key is the entry's key, without the namespace (see package keys).
+	Key string
+	// Tags are the tags whose versions the entry is validated against.
+	Tags []string
+	// Policy is the entry's policy.
+	Policy Policy
+}
+
+// Entity describes one row of table by its primary key, rendered with
+// keys.Value. Its tags are the row's entity tag and the table's row-epoch
+// tag, which bulk writes with unknown keys bump.
+func Entity(table string, pk ...string) Descriptor {
+	return Descriptor{
+		Key:  keys.Entity(table, pk...),
+		Tags: []string{keys.EntityTag(table, pk...), keys.RowsTag(table)},
+	}
+}
+
+// Collection describes any other read: a query identified by its
+// fingerprint, tagged with the table tag of every table it reads.
+func Collection(fp keys.Fingerprint, tables ...string) Descriptor {
+	tags := make([]string, len(tables))
+	for i, t := range tables {
+		tags[i] = keys.TableTag(t)
+	}
+	return Descriptor{Key: keys.Collection(fp), Tags: tags}
+}
+
+// WithPolicy returns d with policy p; p's extra tags are added to d's.
+func (d Descriptor) WithPolicy(p Policy) Descriptor {
+	d.Policy = p
+	if len(p.Tags) > 0 {
+		d = d.WithTags(p.Tags...)
+	}
+	return d
+}
+
+// WithTags returns d with extra tags.
+func (d Descriptor) WithTags(tags ...string) Descriptor {
+	merged := make([]string, 0, len(d.Tags)+len(tags))
+	merged = append(merged, d.Tags...)
+	d.Tags = append(merged, tags...)
+	return d
+}

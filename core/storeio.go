@@ -1,0 +1,127 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	lib_store "github.com/eko/gocache/lib/v4/store"
+)
+
+// storeIO reaches the store through its fastest interface and turns every
+// failure, panics of foreign stores included, into an error: a cache
+// problem must never break a read.
+type storeIO struct {
+	st lib_store.StoreInterface
+	bg BatchGetter
+	ad Adder
+	bs BatchSetter
+}
+
+func newStoreIO(st lib_store.StoreInterface) storeIO {
+	io := storeIO{st: st}
+	io.bg, _ = st.(BatchGetter)
+	io.ad, _ = st.(Adder)
+	io.bs, _ = st.(BatchSetter)
+	return io
+}
+
+func recovered(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("store panicked: %v", r)
+	}
+}
+
+func isNotFound(err error) bool {
+	return errors.Is(err, lib_store.NotFound{})
+}
+
+func asBytes(v any) ([]byte, error) {
+	switch x := v.(type) {
+	case []byte:
+		return x, nil
+	case string:
+		return []byte(x), nil
+	case nil:
+		return nil, nil
+	}
+	return nil, fmt.Errorf("store returned %T, want []byte or string", v)
+}
+
+func (io storeIO) getMulti(ctx context.Context, keys []string) (vals [][]byte, err error) {
+	defer recovered(&err)
+	if io.bg != nil {
+		vals, err = io.bg.GetMulti(ctx, keys)
+		if err == nil && len(vals) != len(keys) {
+			err = fmt.Errorf("store returned %d values for %d keys", len(vals), len(keys))
+		}
+		return vals, err
+	}
+	vals = make([][]byte, len(keys))
+	for i, k := range keys {
+		v, err := io.st.Get(ctx, k)
+		if err != nil {
+			if isNotFound(err) {
+				continue
+			}
+			return nil, fmt.Errorf("get %q: %w", k, err)
+		}
+		if vals[i], err = asBytes(v); err != nil {
+			return nil, fmt.Errorf("get %q: %w", k, err)
+		}
+	}
+	return vals, nil
+}
+
+func (io storeIO) set(ctx context.Context, key string, val []byte, ttl time.Duration) (err error) {
+	defer recovered(&err)
+	if err := io.st.Set(ctx, key, val, lib_store.WithExpiration(ttl)); err != nil {
+		return fmt.Errorf("set %q: %w", key, err)
+	}
+	return nil
+}
+
+// setNX seeds key with val unless it holds a value already, and returns
+// what it holds afterwards. Without an atomic Adder two seeders may both
+// write; the loser's readers then see a version that changed under them,
+// which costs a miss, never a stale hit.
+func (io storeIO) setNX(ctx context.Context, key string, val []byte, ttl time.Duration) (cur []byte, err error) {
+	defer recovered(&err)
+	if io.ad != nil {
+		return io.ad.SetNX(ctx, key, val, ttl)
+	}
+	v, err := io.st.Get(ctx, key)
+	if err == nil {
+		if cur, err = asBytes(v); err == nil && cur != nil {
+			return cur, nil
+		}
+	} else if !isNotFound(err) {
+		return nil, fmt.Errorf("get %q: %w", key, err)
+	}
+	if err := io.st.Set(ctx, key, val, lib_store.WithExpiration(ttl)); err != nil {
+		return nil, fmt.Errorf("set %q: %w", key, err)
+	}
+	return val, nil
+}
+
+func (io storeIO) setMulti(ctx context.Context, keys []string, vals [][]byte, ttl time.Duration) (err error) {
+	defer recovered(&err)
+	if io.bs != nil {
+		return io.bs.SetMulti(ctx, keys, vals, ttl)
+	}
+	for i, k := range keys {
+		if err := io.st.Set(ctx, k, vals[i], lib_store.WithExpiration(ttl)); err != nil {
+			return fmt.Errorf("set %q: %w", k, err)
+		}
+	}
+	return nil
+}
+
+func (io storeIO) delete(ctx context.Context, key string) (err error) {
+	defer recovered(&err)
+	if err := io.st.Delete(ctx, key); err != nil && !isNotFound(err) {
+		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	return nil
+}
