@@ -393,9 +393,14 @@ args=(-race -count=1 -timeout 20m)
 if in_ci; then
 	args+=(-v)
 fi
-say "go test ${args[*]} ./... $*"
+say "go test ${args[*]} ./...${*:+ $*}"
 status=0
 go test "${args[@]}" ./... "$@" || status=$?
+if [ "${#problems[@]}" -gt 0 ]; then
+	# go test prints skip messages only with -v: repeat the warning here.
+	warn "NOTE: ${#problems[@]} service(s) were not ready (see the top of this output):"
+	warn "integration tests were SKIPPED, so passing packages were not fully tested."
+fi
 if [ "$status" -eq 0 ]; then
 	say "scripts/test.sh: ALL TESTS PASSED"
 else
