@@ -218,8 +218,21 @@ func appendArg(b []byte, a any, depth int) ([]byte, error) {
 	if vr, ok := a.(driver.Valuer); ok {
 		return appendValuer(b, vr, depth)
 	}
-	rv := reflect.ValueOf(a)
+	return appendReflect(b, reflect.ValueOf(a), depth)
+}
+
+// appendReflect encodes by kind what the type switch in appendArg does not
+// know. It reads list elements in place, so an IN list of named or narrow
+// integers does not box each element.
+func appendReflect(b []byte, rv reflect.Value, depth int) ([]byte, error) {
 	switch rv.Kind() {
+	case reflect.Invalid: // a nil element of an []any
+		return append(b, tagNil), nil
+	case reflect.Interface:
+		if rv.IsNil() {
+			return append(b, tagNil), nil
+		}
+		return appendArg(b, rv.Elem().Interface(), depth+1)
 	case reflect.Pointer:
 		if rv.IsNil() {
 			return append(b, tagNilPtr), nil
@@ -245,16 +258,33 @@ func appendArg(b []byte, a any, depth int) ([]byte, error) {
 		return appendList(append(b, tagSlice), rv, depth)
 	case reflect.Array:
 		return appendList(append(b, tagArray), rv, depth)
+	case reflect.Struct:
+		if rv.Type() == timeType {
+			return appendTime(b, rv.Interface().(time.Time)), nil
+		}
 	}
-	return b, fmt.Errorf("%w: argument of type %T", ErrUnsupported, a)
+	return b, fmt.Errorf("%w: argument of type %s", ErrUnsupported, rv.Type())
 }
 
+var (
+	timeType   = reflect.TypeFor[time.Time]()
+	valuerType = reflect.TypeFor[driver.Valuer]()
+)
+
 func appendList(b []byte, rv reflect.Value, depth int) ([]byte, error) {
+	if depth >= maxDepth {
+		return b, fmt.Errorf("%w: argument nested deeper than %d (%s)", ErrUnsupported, maxDepth, rv.Type())
+	}
 	n := rv.Len()
 	b = binary.AppendUvarint(b, uint64(n))
+	elemValuer := rv.Type().Elem().Kind() != reflect.Interface && rv.Type().Elem().Implements(valuerType)
 	for i := 0; i < n; i++ {
 		var err error
-		b, err = appendArg(b, rv.Index(i).Interface(), depth+1)
+		if elemValuer {
+			b, err = appendArg(b, rv.Index(i).Interface(), depth+1)
+		} else {
+			b, err = appendReflect(b, rv.Index(i), depth+1)
+		}
 		if err != nil {
 			return b, fmt.Errorf("element %d: %w", i, err)
 		}
@@ -266,7 +296,7 @@ func appendList(b []byte, rv reflect.Value, depth int) ([]byte, error) {
 func appendValuer(b []byte, vr driver.Valuer, depth int) (out []byte, err error) {
 	rv := reflect.ValueOf(vr)
 	if rv.Kind() == reflect.Pointer && rv.IsNil() &&
-		rv.Type().Elem().Implements(reflect.TypeFor[driver.Valuer]()) {
+		rv.Type().Elem().Implements(valuerType) {
 		// A nil pointer to a value-receiver Valuer: database/sql sends NULL
 		// without calling Value (which would panic).
 		return append(b, tagNilPtr), nil

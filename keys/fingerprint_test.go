@@ -90,6 +90,9 @@ func TestQueryDistinct(t *testing.T) {
 		{"float -0", "pg", "q", []any{math.Copysign(0, -1)}},
 		{"float 0", "pg", "q", []any{0.0}},
 		{"nested list", "pg", "q", []any{[]any{[]int64{1}}}},
+		{"list of nil", "pg", "q", []any{[]any{nil}}},
+		{"list of nil pointer", "pg", "q", []any{[]*int64{nil}}},
+		{"list of valuer", "pg", "q", []any{[]strValuer{"1"}}},
 	}
 	seen := map[Fingerprint]string{}
 	for _, c := range cases {
@@ -126,6 +129,12 @@ func TestQueryEqual(t *testing.T) {
 		{"[]string and []any", []string{"a"}, []any{"a"}},
 		{"[]int and []int64", []int64{1, 2}, []int{1, 2}},
 		{"named bytes", []byte("j"), myBytes("j")},
+		{"[]int32 and []int64", []int32{1, -2}, []int64{1, -2}},
+		{"[]userID and []any", []userID{3}, []any{int64(3)}},
+		{"[]time.Time and []any", []time.Time{utc}, []any{utc}},
+		{"[]valuer and []any", []strValuer{"v"}, []any{strValuer("v")}},
+		{"[]*int64 and []any", []*int64{pi, nil}, []any{pi, (*int64)(nil)}},
+		{"[][]byte and []any", [][]byte{nil, {1}}, []any{[]byte(nil), []byte{1}}},
 		{"same time twice", utc, time.Date(2024, 5, 6, 7, 8, 9, 10, time.UTC)},
 		{"monotonic reading ignored", withMonotonic, withMonotonic.Round(0)},
 	}
@@ -141,6 +150,10 @@ type myBytes []byte
 func TestQueryUnsupported(t *testing.T) {
 	cyclic := []any{nil}
 	cyclic[0] = &cyclic
+	var deep any = int64(1)
+	for range 2 * maxDepth {
+		deep = []any{deep}
+	}
 	tests := []struct {
 		name string
 		arg  any
@@ -155,6 +168,9 @@ func TestQueryUnsupported(t *testing.T) {
 		{"failing valuer", failingValuer{}},
 		{"panicking valuer", &panicValuer{}},
 		{"cycle", cyclic},
+		{"too deep", deep},
+		{"list of structs in []any", []any{struct{}{}}},
+		{"list of maps", []map[int]int{{}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
