@@ -1,0 +1,180 @@
+package core
+
+import (
+	"context"
+	"fmt"
+)
+
+// LoadManyFunc loads the entries of FetchMany that missed. missing holds
+// their indexes in the descriptor slice; the result has one value per
+// index, nil for a row that does not exist.
+type LoadManyFunc func(ctx context.Context, missing []int) ([][]byte, error)
+
+// FetchMany reads several descriptors, typically the rows of a multi-key
+// lookup, with one store read, and calls load once for the misses only. The
+// result has one value per descriptor, nil where the row does not exist
+// (cached as not-found like Fetch's ErrNotFound). Loads of FetchMany are
+// not shared between concurrent callers.
+func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFunc) ([][]byte, error) {
+	call, _ := ctx.Value(callKey{}).(callOptions)
+	if len(ds) == 0 {
+		return nil, nil
+	}
+	if call.mode == ModeBypass || c.manyBlocked(ds) {
+		c.stats.bypassed.Add(uint64(len(ds)))
+		return c.loadAll(ctx, call.mode, ds, load)
+	}
+
+	// One read: every entry, then every distinct tag version (the row-epoch
+	// and namespace epoch are shared by all rows).
+	ks := make([]string, len(ds), len(ds)*2+2)
+	tagIdx := make([][]int, len(ds))
+	seen := make(map[string]int, len(ds)+2)
+	addTag := func(k string) int {
+		if i, ok := seen[k]; ok {
+			return i
+		}
+		ks = append(ks, k)
+		seen[k] = len(ks) - 1
+		return len(ks) - 1
+	}
+	for i, d := range ds {
+		if len(d.Tags)+1 > maxTags {
+			return c.loadAll(ctx, call.mode, ds, load)
+		}
+		ks[i] = c.entryPrefix + d.Key
+		idx := make([]int, 0, len(d.Tags)+1)
+		for _, t := range d.Tags {
+			idx = append(idx, addTag(c.tagPrefix+t))
+		}
+		tagIdx[i] = append(idx, addTag(c.epochKey))
+	}
+	vals, err := c.io.getMulti(ctx, ks)
+	if err != nil {
+		c.storeError("read", err)
+		return c.loadAll(ctx, call.mode, ds, load)
+	}
+	n := len(ds)
+	if _, err := c.versions(ctx, ks[n:], vals[n:]); err != nil {
+		c.storeError("seed tag versions", err)
+		return c.loadAll(ctx, call.mode, ds, load)
+	}
+
+	out := make([][]byte, len(ds))
+	versions := make([][][]byte, len(ds))
+	var missing []int
+	now := c.cfg.clock.Now().UnixNano()
+	for i := range ds {
+		vs := make([][]byte, len(tagIdx[i]))
+		for j, k := range tagIdx[i] {
+			vs[j] = vals[k]
+		}
+		versions[i] = vs
+		if call.mode != ModeRefresh && vals[i] != nil {
+			e, valid, err := decodeEntry(vals[i], vs)
+			switch {
+			case err != nil:
+				c.decodeError(ks[i], err)
+			case valid && now < e.expiresAt:
+				c.stats.hits.Add(1)
+				if e.negative {
+					c.stats.negativeHits.Add(1)
+				} else {
+					out[i] = e.payload
+				}
+				continue
+			}
+		}
+		c.stats.misses.Add(1)
+		missing = append(missing, i)
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	if call.mode == ModeCacheOnly || load == nil {
+		return out, ErrCacheMiss
+	}
+	c.stats.loads.Add(1)
+	loaded, err := load(ctx, missing)
+	if err != nil {
+		return nil, err
+	}
+	if len(loaded) != len(missing) {
+		return nil, fmt.Errorf("hydracache: loader returned %d values for %d misses", len(loaded), len(missing))
+	}
+	for j, i := range missing {
+		out[i] = loaded[j]
+	}
+	c.storeMany(ctx, ds, ks, vals, tagIdx, versions, missing, loaded, call)
+	return out, nil
+}
+
+func (c *Cache) storeMany(ctx context.Context, ds []Descriptor, ks []string, vals [][]byte, tagIdx [][]int, versions [][][]byte, missing []int, loaded [][]byte, call callOptions) {
+	n := len(ds)
+	cur, err := c.io.getMulti(ctx, ks[n:])
+	if err != nil {
+		c.storeError("re-read tag versions", err)
+		return
+	}
+	changed := make(map[int]bool)
+	for j, v := range cur {
+		if string(v) != string(vals[n+j]) {
+			changed[n+j] = true
+		}
+	}
+	now := c.cfg.clock.Now()
+	for j, i := range missing {
+		stale := false
+		for _, k := range tagIdx[i] {
+			if changed[k] {
+				stale = true
+				break
+			}
+		}
+		if stale {
+			c.stats.staleLoads.Add(1)
+			continue
+		}
+		negative := loaded[j] == nil
+		ttl := c.entryTTL(ds[i].Policy, negative, call.ttl)
+		if ttl <= 0 {
+			continue
+		}
+		e := encodeEntry(negative, now.Add(ttl).UnixNano(), versions[i], loaded[j])
+		if err := c.io.set(ctx, ks[i], e, ttl); err != nil {
+			c.storeError("fill", err)
+			return
+		}
+	}
+}
+
+func (c *Cache) manyBlocked(ds []Descriptor) bool {
+	if c.pending.n.Load() == 0 {
+		return false
+	}
+	for _, d := range ds {
+		if c.pending.blocks(d.Tags) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Cache) loadAll(ctx context.Context, mode Mode, ds []Descriptor, load LoadManyFunc) ([][]byte, error) {
+	if mode == ModeCacheOnly || load == nil {
+		return make([][]byte, len(ds)), ErrCacheMiss
+	}
+	all := make([]int, len(ds))
+	for i := range all {
+		all[i] = i
+	}
+	c.stats.loads.Add(1)
+	loaded, err := load(ctx, all)
+	if err != nil {
+		return nil, err
+	}
+	if len(loaded) != len(ds) {
+		return nil, fmt.Errorf("hydracache: loader returned %d values for %d misses", len(loaded), len(ds))
+	}
+	return loaded, nil
+}
