@@ -39,10 +39,11 @@ const DefaultRedisOwnWriteWindow = 2 * time.Second
 // Cluster; it never sends FLUSHALL or FLUSHDB. Client-side caching needs
 // RESP3 (Redis 6 or later); SetNX needs Redis 7 (SET with NX and GET).
 type Redis struct {
-	client rueidis.Client
-	prefix string
-	csTTL  time.Duration
-	own    redisOwnWrites
+	client  rueidis.Client
+	prefix  string
+	csTTL   time.Duration
+	cluster bool // keys of one batch may live in different slots
+	own     redisOwnWrites
 }
 
 type redisConfig struct {
@@ -105,7 +106,8 @@ func NewRedis(client rueidis.Client, opts ...RedisOption) (*Redis, error) {
 	if cfg.window <= 0 {
 		return nil, fmt.Errorf("hydracache/store: NewRedis: own-write window must be positive, got %v", cfg.window)
 	}
-	r := &Redis{client: client, prefix: cfg.prefix, csTTL: cfg.csTTL}
+	r := &Redis{client: client, prefix: cfg.prefix, csTTL: cfg.csTTL,
+		cluster: client.Mode() == rueidis.ClientModeCluster}
 	r.own.window = cfg.window
 	return r, nil
 }
@@ -236,27 +238,45 @@ func (r *Redis) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
 		return out, nil
 	}
 	if r.csTTL <= 0 || r.own.bypassAll() {
-		return out, r.getMultiDirect(ctx, keys, nil, out)
+		if err := r.getMultiDirect(ctx, keys, nil, out); err != nil {
+			return nil, err
+		}
+		return out, nil
 	}
 	full := make([]string, len(keys))
-	cmds := make([]rueidis.CacheableTTL, len(keys))
 	for i, key := range keys {
 		full[i] = r.prefix + key
-		cmds[i] = rueidis.CT(r.client.B().Get().Key(full[i]).Cache(), r.csTTL)
 	}
-	res := r.client.DoMultiCache(ctx, cmds...)
 	var recheck []int
-	for i := range res {
-		v, found, err := redisString(res[i])
+	if r.cluster || len(full) == 1 {
+		// MGET cannot cross slots on a cluster: DoMultiCache groups the GETs
+		// per slot and node.
+		cmds := make([]rueidis.CacheableTTL, len(full))
+		for i, k := range full {
+			cmds[i] = rueidis.CT(r.client.B().Get().Key(k).Cache(), r.csTTL)
+		}
+		for i, res := range r.client.DoMultiCache(ctx, cmds...) {
+			if err := r.accept(i, full[i], res, out, &recheck); err != nil {
+				return nil, err
+			}
+		}
+	} else {
+		// One cached MGET: rueidis serves it key by key from its cache and
+		// sends only the missing keys. DoMultiCache would spread the keys
+		// over rueidis's connections and start goroutines even when every
+		// key is cached (about 7 us instead of about 3 us for three keys in
+		// BenchmarkRedisGetMultiWarm on a loaded two-core machine).
+		msgs, err := r.client.DoCache(ctx, r.client.B().Mget().Key(full...).Cache(), r.csTTL).ToArray()
 		if err != nil {
-			return nil, fmt.Errorf("hydracache/store: redis get %q: %w", full[i], err)
+			return nil, fmt.Errorf("hydracache/store: redis mget %d keys: %w", len(full), err)
 		}
-		if mark := r.own.lookup(full[i]); mark != nil && !r.own.trust(full[i], mark, !found, v) {
-			recheck = append(recheck, i)
-			continue
+		if len(msgs) != len(full) {
+			return nil, fmt.Errorf("hydracache/store: redis mget: %d replies for %d keys", len(msgs), len(full))
 		}
-		if found {
-			out[i] = redisBytes(v)
+		for i := range msgs {
+			if err := r.accept(i, full[i], rueidis.NewResult(msgs[i], nil), out, &recheck); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if len(recheck) > 0 {
@@ -265,6 +285,24 @@ func (r *Redis) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
 		}
 	}
 	return out, nil
+}
+
+// accept puts the cached read res of full (the i-th key) into out, or adds
+// i to recheck when this store's own recent write makes the cached value
+// untrustworthy.
+func (r *Redis) accept(i int, full string, res rueidis.RedisResult, out [][]byte, recheck *[]int) error {
+	v, found, err := redisString(res)
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis get %q: %w", full, err)
+	}
+	if mark := r.own.lookup(full); mark != nil && !r.own.trust(full, mark, !found, v) {
+		*recheck = append(*recheck, i)
+		return nil
+	}
+	if found {
+		out[i] = redisBytes(v)
+	}
+	return nil
 }
 
 // getMultiDirect reads keys[i] for each i in idx (all keys when idx is nil)
