@@ -3,6 +3,7 @@
 #
 #   bash scripts/test.sh              # every package, with -race
 #   bash scripts/test.sh -run TestX -v   # extra arguments go to `go test`
+#   bash scripts/test.sh -v ./store      # naming packages replaces ./...
 #
 # This is the README's test command and exactly what CI (.ci/run) runs for the
 # tests. On a Debian or Ubuntu machine it:
@@ -393,9 +394,17 @@ args=(-race -count=1 -timeout 20m)
 if in_ci; then
 	args+=(-v)
 fi
-say "go test ${args[*]} ./...${*:+ $*}"
+# Arguments that name packages (./x, ./x/..., or the module path) replace
+# ./...; everything else goes to go test as is.
+pkgs=(./...)
+for a in "$@"; do
+	case "$a" in
+	./* | github.com/hydracache/hydracache*) pkgs=() ;;
+	esac
+done
+say "go test ${args[*]}${pkgs[*]:+ ${pkgs[*]}}${*:+ $*}"
 status=0
-go test "${args[@]}" ./... "$@" || status=$?
+go test "${args[@]}" "${pkgs[@]}" "$@" || status=$?
 if [ "${#problems[@]}" -gt 0 ]; then
 	# go test prints skip messages only with -v: repeat the warning here.
 	warn "NOTE: ${#problems[@]} service(s) were not ready (see the top of this output):"
