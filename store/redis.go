@@ -393,10 +393,13 @@ func (r *Redis) Set(ctx context.Context, key any, value any, options ...lib.Opti
 	if err != nil {
 		return fmt.Errorf("hydracache/store: redis set %q: %w", k, err)
 	}
+	expected := v
+	if b, ok := value.([]byte); ok {
+		expected = string(b) // v aliases the caller's slice; the mark outlives it
+	}
 	mark, gen := r.own.begin(k)
 	err = r.client.Do(ctx, r.setCmd(k, v, px)).Error()
-	// The copy outlives the caller's slice, which v may alias.
-	r.own.end(mark, gen, err == nil, false, strings.Clone(v))
+	r.own.end(mark, gen, err == nil, false, expected)
 	if err != nil {
 		return fmt.Errorf("hydracache/store: redis set %q: %w", k, err)
 	}
