@@ -224,7 +224,9 @@ func appendTime(b []byte, t time.Time) []byte {
 // unchanged; it never panics.
 //
 // Decoded strings and byte slices share one copy of b, so b may be reused
-// afterwards.
+// afterwards. The decoded Columns slice is shared with other RowSets decoded
+// from the same column section: like the rest of a RowSet, it must not be
+// modified.
 func (rs *RowSet) UnmarshalBinary(b []byte) error {
 	d := decoder{b: b}
 	out, err := d.rowSet()
@@ -265,11 +267,9 @@ func (d *decoder) rowSet() (*RowSet, error) {
 	if ncols > uint64(d.remaining()/4) {
 		return nil, corrupt("%d columns in %d bytes", ncols, d.remaining())
 	}
-	cols := make([]Column, ncols)
-	for i := range cols {
-		if err := d.column(&cols[i]); err != nil {
-			return nil, fmt.Errorf("column %d: %w", i, err)
-		}
+	cols, err := d.columns(int(ncols))
+	if err != nil {
+		return nil, err
 	}
 	nrows, err := d.uvarint()
 	if err != nil {
@@ -343,14 +343,100 @@ func (d *decoder) span() (start, end int, err error) {
 	return start, d.off, nil
 }
 
-// metaString decodes a string that is not a value (names): these are few,
-// and a copy keeps them from pinning the shared copies.
+// metaString decodes a string that is not a value (column and type names):
+// these repeat in every encoding of a query's result, so they are interned
+// rather than allocated on each decode.
 func (d *decoder) metaString() (string, error) {
 	s, e, err := d.span()
 	if err != nil {
 		return "", err
 	}
-	return string(d.b[s:e]), nil
+	return metaNames.intern(d.b[s:e]), nil
+}
+
+// columns decodes the column section. A query's result has the same
+// columns on every decode, so decoded sections are cached by their bytes and
+// shared (RowSets are immutable): a hit costs a walk over the section and a
+// map lookup instead of an allocation per decode.
+func (d *decoder) columns(n int) ([]Column, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	start := d.off
+	for i := range n {
+		if err := d.skipColumn(); err != nil {
+			return nil, fmt.Errorf("column %d: %w", i, err)
+		}
+	}
+	section := d.b[start:d.off]
+	columnCache.mu.RLock()
+	cols, ok := columnCache.m[string(section)]
+	columnCache.mu.RUnlock()
+	if ok {
+		return cols, nil
+	}
+	end := d.off
+	d.off = start
+	cols = make([]Column, n)
+	for i := range cols {
+		if err := d.column(&cols[i]); err != nil {
+			return nil, fmt.Errorf("column %d: %w", i, err)
+		}
+	}
+	if d.off != end {
+		return nil, corrupt("column section of %d bytes decoded as %d", end-start, d.off-start)
+	}
+	columnCache.mu.Lock()
+	if len(columnCache.m) < maxCachedColumnSets {
+		columnCache.m[string(section)] = cols
+	}
+	columnCache.mu.Unlock()
+	return cols, nil
+}
+
+// maxCachedColumnSets bounds the column cache: one entry per distinct
+// result shape, so a real application stays far below it.
+const maxCachedColumnSets = 1 << 12
+
+var columnCache = struct {
+	mu sync.RWMutex
+	m  map[string][]Column
+}{m: map[string][]Column{}}
+
+// skipColumn moves past one column's encoding, checking its structure
+// but building nothing.
+func (d *decoder) skipColumn() error {
+	for range 2 { // name, database type name
+		if _, _, err := d.span(); err != nil {
+			return err
+		}
+	}
+	code, err := d.byte()
+	if err != nil {
+		return err
+	}
+	if code == 0 {
+		if _, _, err := d.span(); err != nil {
+			return err
+		}
+	}
+	flags, err := d.byte()
+	if err != nil {
+		return err
+	}
+	n := 0
+	if flags&flagHasLength != 0 {
+		n++
+	}
+	if flags&flagHasDecimal != 0 {
+		n += 2
+	}
+	for range n {
+		if _, err := d.varint(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *decoder) column(c *Column) error {
@@ -515,14 +601,14 @@ func (d *decoder) time() (time.Time, error) {
 	return t.In(fixedLocation(abbr, off)), nil
 }
 
-// zoneString decodes a zone name; unlike metaString it avoids copying one
-// already cached, as names repeat in every time value.
+// zoneString decodes a zone name or abbreviation, interned like
+// metaString's names.
 func (d *decoder) zoneString() (string, error) {
 	s, e, err := d.span()
 	if err != nil {
 		return "", err
 	}
-	return internZone(d.b[s:e]), nil
+	return zoneNames.intern(d.b[s:e]), nil
 }
 
 func zoneMatches(t time.Time, abbr string, off int) bool {
@@ -537,7 +623,6 @@ const maxCachedZones = 1024
 
 var (
 	zoneMu        sync.Mutex
-	zoneNames     = map[string]string{}
 	fixedZones    = map[fixedKey]*time.Location{}
 	namedZones    = map[string]*time.Location{} // nil: not loadable
 	zoneCacheSize int
@@ -546,20 +631,6 @@ var (
 type fixedKey struct {
 	name string
 	off  int
-}
-
-func internZone(b []byte) string {
-	zoneMu.Lock()
-	defer zoneMu.Unlock()
-	if s, ok := zoneNames[string(b)]; ok {
-		return s
-	}
-	s := string(b)
-	if zoneCacheSize < maxCachedZones {
-		zoneNames[s] = s
-		zoneCacheSize++
-	}
-	return s
 }
 
 func fixedLocation(name string, off int) *time.Location {
@@ -601,4 +672,38 @@ func namedLocation(name string) *time.Location {
 		zoneCacheSize++
 	}
 	return loc
+}
+
+// internTable hands out one shared copy of each string it has seen, up to a
+// bound past which it copies instead: names come from the application's
+// schema and are few, but decoded input may be hostile.
+type internTable struct {
+	mu    sync.RWMutex
+	m     map[string]string
+	limit int
+}
+
+var (
+	metaNames = &internTable{m: map[string]string{}, limit: 1 << 14}
+	zoneNames = &internTable{m: map[string]string{}, limit: maxCachedZones}
+)
+
+func (t *internTable) intern(b []byte) string {
+	t.mu.RLock()
+	s, ok := t.m[string(b)] // a lookup by string(b) does not allocate
+	t.mu.RUnlock()
+	if ok {
+		return s
+	}
+	s = string(b)
+	t.mu.Lock()
+	if len(t.m) < t.limit {
+		if prev, ok := t.m[s]; ok {
+			s = prev
+		} else {
+			t.m[s] = s
+		}
+	}
+	t.mu.Unlock()
+	return s
 }
