@@ -100,8 +100,14 @@ func (*replayConn) QueryContext(_ context.Context, query string, args []driver.N
 	if !ok || rs == nil {
 		return nil, errNotReplay
 	}
-	return &replayRows{rs: rs}, nil
+	r := rowsPool.Get().(*replayRows)
+	r.rs = rs
+	return r, nil
 }
+
+// rowsPool recycles replayRows: database/sql calls Close exactly once and
+// never touches the driver rows after it.
+var rowsPool = sync.Pool{New: func() any { return new(replayRows) }}
 
 // replayRows hands database/sql the recorded values row by row.
 type replayRows struct {
@@ -130,7 +136,12 @@ func (r *replayRows) Columns() []string {
 	return r.names
 }
 
-func (r *replayRows) Close() error { return nil }
+func (r *replayRows) Close() error {
+	// names belongs to the caller now: drop it rather than reuse it.
+	*r = replayRows{}
+	rowsPool.Put(r)
+	return nil
+}
 
 func (r *replayRows) Next(dest []driver.Value) error {
 	if r.next >= len(r.rs.Values) {
