@@ -114,8 +114,12 @@ func (o *redisOwnWrites) bypassAll() bool {
 }
 
 // trust reports whether a client-side cached read of key (value, or absent)
-// may be returned. It retires the mark once the cache agrees with the last
-// write or the window has passed, so later reads take the lock-free path.
+// may be returned. Within the window only a read that agrees with the last
+// write is trusted. One agreeing read does not retire the mark: rueidis
+// keeps a client-side cache per connection, and a read served by another
+// connection (an MGET of other keys is routed by its first key) may still
+// hold the old copy until its push arrives. The mark retires when the
+// window has passed, and later reads take the lock-free path.
 func (o *redisOwnWrites) trust(key string, m *redisOwnMark, absent bool, value string) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -128,9 +132,8 @@ func (o *redisOwnWrites) trust(key string, m *redisOwnMark, absent bool, value s
 		// the server knows for sure.
 		return false
 	}
-	agree := m.known && m.absent == absent && (absent || m.expected == value)
-	if !agree && time.Now().Before(m.deadline) {
-		return false
+	if time.Now().Before(m.deadline) {
+		return m.known && m.absent == absent && (absent || m.expected == value)
 	}
 	o.retire(key, m)
 	return true

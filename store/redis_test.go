@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -500,3 +501,47 @@ func TestRedisClientCacheOff(t *testing.T) {
 		t.Fatalf("GetMulti: got %q", got)
 	}
 }
+
+// TestRedisOwnWritesAcrossKeySets reads a key this store just wrote through
+// GetMulti calls of different key sets. rueidis keeps a client-side cache
+// per connection and routes an MGET by its first key, so the key can be
+// cached twice; every copy must give way to the write, not only the first
+// one that agrees with it.
+func TestRedisOwnWritesAcrossKeySets(t *testing.T) {
+	ctx := t.Context()
+	s, _ := newTestRedis(t)
+	sets := [][]string{{"entry", "tag", "rows", "epoch"}, {"tag", "rows", "epoch"}, {"tag"}, {"epoch", "tag"}}
+	for _, k := range []string{"entry", "tag", "rows", "epoch"} {
+		if err := s.Set(ctx, k, []byte("init")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stale := 0
+	for i := range 1000 {
+		for _, ks := range sets { // warm every connection's copy
+			if _, err := s.GetMulti(ctx, ks); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := fmt.Sprintf("v%d", i)
+		if err := s.SetMulti(ctx, []string{"tag"}, [][]byte{[]byte(want)}, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		for _, ks := range sets {
+			got, err := s.GetMulti(ctx, ks)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j := slices.Index(ks, "tag"); string(got[j]) != want {
+				stale++
+				if stale <= 3 {
+					t.Errorf("round %d: GetMulti(%v) read tag %q after writing %q", i, ks, got[j], want)
+				}
+			}
+		}
+	}
+	if stale > 0 {
+		t.Fatalf("%d stale reads of this store's own writes", stale)
+	}
+}
+
