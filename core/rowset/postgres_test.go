@@ -389,7 +389,8 @@ func TestPostgresFailureMidResult(t *testing.T) {
 }
 
 // identical is reflect.DeepEqual, except that floats compare by their bits,
-// so that a NaN equals the same NaN.
+// so that a NaN equals the same NaN (values reached only through exported
+// fields).
 func identical(a, b any) bool {
 	return identicalValues(reflect.ValueOf(a), reflect.ValueOf(b))
 }
@@ -409,6 +410,26 @@ func identicalValues(a, b reflect.Value) bool {
 			return a.IsNil() == b.IsNil()
 		}
 		return identicalValues(a.Elem(), b.Elem())
+	case reflect.Slice:
+		if a.IsNil() != b.IsNil() || a.Len() != b.Len() {
+			return false
+		}
+		for i := range a.Len() {
+			if !identicalValues(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Map:
+		if a.IsNil() != b.IsNil() || a.Len() != b.Len() {
+			return false
+		}
+		for _, k := range a.MapKeys() {
+			if !identicalValues(a.MapIndex(k), b.MapIndex(k)) {
+				return false
+			}
+		}
+		return true
 	case reflect.Struct:
 		if a.Type() != reflect.TypeFor[time.Time]() {
 			for i := range a.NumField() {

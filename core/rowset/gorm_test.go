@@ -1,0 +1,98 @@
+package rowset
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"testing"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+)
+
+// gormUser has the field kinds GORM handles specially: embedded gorm.Model
+// (soft delete), pointers, a JSON serializer and a sql.Scanner.
+type gormUser struct {
+	gorm.Model
+	Name     string
+	Nick     *string
+	Age      int16
+	Score    float32
+	Tags     []string `gorm:"serializer:json"`
+	Email    sql.NullString
+	Birthday *time.Time
+}
+
+// TestGormScansReplayLikeDatabase scans a live result and its replay with
+// gorm's own ScanRows, into structs and into maps (where GORM builds values
+// from the columns' ScanType), and requires the same outcome.
+func TestGormScansReplayLikeDatabase(t *testing.T) {
+	db := pgTable(t)
+	gdb, err := gorm.Open(postgres.New(postgres.Config{Conn: db}), &gorm.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := gdb.AutoMigrate(&gormUser{}); err != nil {
+		t.Fatal(err)
+	}
+	nick := "al"
+	bday := time.Date(1990, 5, 17, 0, 0, 0, 0, time.UTC)
+	users := []gormUser{
+		{Name: "alice", Nick: &nick, Age: 33, Score: 1.25, Tags: []string{"a", "b"}, Email: sql.NullString{String: "a@x", Valid: true}, Birthday: &bday},
+		{Name: "bob"},
+	}
+	if err := gdb.Create(&users).Error; err != nil {
+		t.Fatal(err)
+	}
+
+	queries := []string{
+		"SELECT * FROM gorm_users ORDER BY id",
+		"SELECT * FROM t ORDER BY id",
+	}
+	type target struct {
+		name string
+		new  func() any
+	}
+	targets := []target{
+		{"[]gormUser", func() any { return new([]gormUser) }},
+		{"[]map[string]any", func() any { return new([]map[string]any) }},
+		{"map[string]any", func() any { return new(map[string]any) }},
+	}
+	for _, q := range queries {
+		for _, tg := range targets {
+			if q != queries[0] && tg.name == "[]gormUser" {
+				continue
+			}
+			t.Run(q+" into "+tg.name, func(t *testing.T) {
+				live, err := db.QueryContext(context.Background(), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := tg.new()
+				wantErr := gdb.ScanRows(live, want)
+				live.Close()
+
+				src, err := db.QueryContext(context.Background(), q)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rs := cacheRoundTrip(t, src)
+				replay, err := rs.Rows(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := tg.new()
+				gotErr := gdb.ScanRows(replay, got)
+				replay.Close()
+
+				if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
+					t.Fatalf("replay error %v, database error %v", gotErr, wantErr)
+				}
+				if !identical(got, want) {
+					t.Errorf("replay scanned\n%#v\ndatabase scanned\n%#v", got, want)
+				}
+			})
+		}
+	}
+}
