@@ -544,4 +544,3 @@ func TestRedisOwnWritesAcrossKeySets(t *testing.T) {
 		t.Fatalf("%d stale reads of this store's own writes", stale)
 	}
 }
-
