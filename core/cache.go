@@ -80,12 +80,30 @@ func (c *Cache) Close() error {
 }
 
 // readKeys returns the store keys of d: the entry, then each tag's version,
-// then the namespace epoch.
+// then the namespace epoch. All keys are cut from one string, so a read
+// allocates for its keys twice (the string and the slice), however many
+// tags it has.
 func (c *Cache) readKeys(d Descriptor) []string {
+	n := len(c.entryPrefix) + len(d.Key)
+	for _, t := range d.Tags {
+		n += len(c.tagPrefix) + len(t)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(c.entryPrefix)
+	b.WriteString(d.Key)
+	for _, t := range d.Tags {
+		b.WriteString(c.tagPrefix)
+		b.WriteString(t)
+	}
+	all := b.String()
 	ks := make([]string, len(d.Tags)+2)
-	ks[0] = c.entryPrefix + d.Key
+	off := len(c.entryPrefix) + len(d.Key)
+	ks[0] = all[:off]
 	for i, t := range d.Tags {
-		ks[i+1] = c.tagPrefix + t
+		end := off + len(c.tagPrefix) + len(t)
+		ks[i+1] = all[off:end]
+		off = end
 	}
 	ks[len(ks)-1] = c.epochKey
 	return ks

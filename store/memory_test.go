@@ -228,7 +228,9 @@ func TestMemoryByteBound(t *testing.T) {
 	// it stored. Under eviction pressure otter may evict a new entry that
 	// has not earned its place (W-TinyLFU admission, applied by maintenance
 	// that can run in the background), so a just-set value is readable
-	// except for a small fraction: about 0.1% measured, 1% allowed here.
+	// except for a small fraction: about 0.1% measured on an idle machine,
+	// 1.3% with the two cores busy (background maintenance runs later), so
+	// 5% is allowed here.
 	n := 10 * bound / len(value)
 	immediateMisses := 0
 	for i := range n {
@@ -244,8 +246,8 @@ func TestMemoryByteBound(t *testing.T) {
 			_, _ = m.Get(ctx, k)
 		}
 	}
-	if immediateMisses > n/100 {
-		t.Errorf("%d of %d values were not readable right after their Set, want at most 1%%", immediateMisses, n)
+	if immediateMisses > n/20 {
+		t.Errorf("%d of %d values were not readable right after their Set, want at most 5%%", immediateMisses, n)
 	}
 	for _, k := range hot {
 		if _, err := m.Get(ctx, k); err != nil {
