@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"sync"
 	"time"
 
 	lib_store "github.com/eko/gocache/lib/v4/store"
@@ -109,7 +108,7 @@ func NewMemory(opts ...MemoryOption) (*Memory, error) {
 		return nil, fmt.Errorf("new memory store: %w", cfg.err)
 	}
 	c, err := otter.New(&otter.Options[string, memoryEntry]{
-		Clock:         memoryClock(),
+		Clock:         coarseClock(),
 		MaximumWeight: uint64(cfg.maxBytes),
 		Weigher: func(key string, e memoryEntry) uint32 {
 			// Sizes were checked against the bound and uint32 in put.
@@ -126,25 +125,6 @@ func NewMemory(opts ...MemoryOption) (*Memory, error) {
 		return nil, fmt.Errorf("new memory store: otter: %w", err)
 	}
 	return &Memory{cache: c, maxBytes: cfg.maxBytes, ttl: cfg.ttl}, nil
-}
-
-// memoryClockResolution is how stale the memory store's idea of the time
-// may be. otter reads its clock on every Get, and a core hit does four Gets;
-// reading the precise time each time was the largest single cost of a hit
-// (BenchmarkHit in core). Entries may expire up to this much early or late,
-// which TTLs can afford: tag versions, not TTLs, keep reads correct.
-const memoryClockResolution = 2 * time.Millisecond
-
-var (
-	memoryClockOnce sync.Once
-	memoryClockVal  *otter.CoarseClock
-)
-
-// memoryClock returns the coarse clock all memory stores of the process
-// share, so that they wake up one goroutine between them.
-func memoryClock() *otter.CoarseClock {
-	memoryClockOnce.Do(func() { memoryClockVal = otter.NewCoarseClock(memoryClockResolution) })
-	return memoryClockVal
 }
 
 // memoryWeight is the bytes an entry counts against the bound.

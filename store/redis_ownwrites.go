@@ -132,7 +132,8 @@ func (o *redisOwnWrites) trust(key string, m *redisOwnMark, absent bool, value s
 		// the server knows for sure.
 		return false
 	}
-	if time.Now().Before(m.deadline) {
+	// The coarse clock lags: the window can only seem longer than it is.
+	if coarseNow().Before(m.deadline) {
 		return m.known && m.absent == absent && (absent || m.expected == value)
 	}
 	o.retire(key, m)
