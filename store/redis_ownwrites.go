@@ -98,6 +98,11 @@ func (o *redisOwnWrites) end(m *redisOwnMark, gen uint64, ok, absent bool, value
 // lookup returns the mark of key, or nil when this store has not written key
 // recently. It takes no lock.
 func (o *redisOwnWrites) lookup(key string) *redisOwnMark {
+	// A write counts its mark before it sends the command, so a read that
+	// starts after a write returned never sees a zero count for it.
+	if o.count.Load() == 0 {
+		return nil
+	}
 	if v, ok := o.marks.Load(key); ok {
 		return v.(*redisOwnMark)
 	}
