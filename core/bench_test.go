@@ -3,9 +3,9 @@ package core_test
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/hex"
 	"reflect"
 	"strconv"
 	"testing"
