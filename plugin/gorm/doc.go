@@ -1,0 +1,34 @@
+// Package hydragorm is HydraCache's GORM plugin: cached reads that are
+// never stale after a commit, with no change to any query.
+//
+//	cache, _ := core.New(store.NewMemory())
+//	db.Use(hydragorm.New(cache))
+//
+// A model opts in by implementing core.CacheEntity (WithDefaultPolicy
+// caches every model). The plugin replaces GORM's gorm:query callback:
+// reads by primary key (First, Take, Last, Find by key or key list, a
+// struct or map condition on the key) are answered through one entity
+// entry per row, and a read of several keys loads only the missing ones,
+// with one IN query; every other read of a cached model is answered
+// through a collection entry keyed by its SQL and arguments and tagged
+// with every table its SQL names. Cached rows are replayed as a real
+// *sql.Rows through gorm.Scan, so preloads, AfterFind hooks, serializers,
+// soft delete, ErrRecordNotFound and RowsAffected behave as without the
+// cache.
+//
+// Writes (Create, Save, Update*, Delete, associations, db.Exec, migrations)
+// bump the tags of what they changed after the transaction that made them
+// commits: the plugin wraps GORM's connection pool, so it sees GORM's
+// implicit transactions, Transaction (savepoints fold into the outer
+// transaction), Begin/Commit/Rollback and prepared-statement mode. A
+// rollback publishes nothing.
+//
+// Not cached: reads inside a transaction, dry runs and ToSQL, locking
+// clauses, Row/Rows/Scan (the Row chain), db.Raw selects unless the call
+// opts in with WithRawTables, reads of tables listed with WithSkipTables,
+// and reads whose tables cannot be known from their SQL. Views are not
+// tracked: a write to a view's base table does not invalidate reads of the
+// view, so list views with WithSkipTables. Known holes: db.Connection pins
+// a raw connection the plugin cannot see (writes there bump at once, before
+// their commit), and so do pools that other plugins (dbresolver) swap in.
+package hydragorm

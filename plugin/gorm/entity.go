@@ -1,0 +1,194 @@
+package hydragorm
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"slices"
+	"sync/atomic"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/hydracache/hydracache/core"
+	"github.com/hydracache/hydracache/core/rowset"
+	"github.com/hydracache/hydracache/keys"
+)
+
+// entityDesc returns the descriptor of one row: its key in the scoped or
+// unscoped space, its entity tag and its table's row-epoch tag.
+func (p *Plugin) entityDesc(m *model, unscoped bool, pk string) core.Descriptor {
+	sc := m.scoped
+	if unscoped {
+		sc = m.unscoped
+	}
+	d := core.Descriptor{
+		Key:  sc.Wrap(keys.Entity(m.table, pk)),
+		Tags: []string{p.entityTag(m.table, pk), p.rowsTag(m.table)},
+	}
+	return d.WithPolicy(m.policy)
+}
+
+// entityRead answers a key lookup through entity descriptors: one per
+// key, loading only the missing keys with one IN query.
+func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
+	stmt := db.Statement
+	ctx := stmt.Context
+	unscoped := stmt.Unscoped
+	if len(ks.vals) == 1 {
+		var mine atomic.Pointer[rowset.RowSet]
+		d := p.entityDesc(m, unscoped, ks.strs[0])
+		raw, err := p.cache.Fetch(ctx, d, func(lctx context.Context) ([]byte, error) {
+			rows, err := p.loadKeys(lctx, db, m, ks.vals, ks.strs)
+			if err != nil {
+				return nil, err
+			}
+			rs := rows[0]
+			if rs == nil {
+				return nil, core.ErrNotFound
+			}
+			mine.Store(rs)
+			b, err := rs.MarshalBinary()
+			if err != nil {
+				return nil, errNoStore
+			}
+			return b, nil
+		})
+		if rs := mine.Load(); rs != nil && (err == nil || errors.Is(err, errNoStore)) {
+			replay(db, rs)
+			return
+		}
+		p.finish(db, raw, err)
+		return
+	}
+
+	ds := make([]core.Descriptor, len(ks.vals))
+	for i, s := range ks.strs {
+		ds[i] = p.entityDesc(m, unscoped, s)
+	}
+	loaded := make([]*rowset.RowSet, len(ks.vals)) // this call's own loads
+	raws, err := p.cache.FetchMany(ctx, ds, func(lctx context.Context, missing []int) ([][]byte, error) {
+		vals := make([]any, len(missing))
+		strs := make([]string, len(missing))
+		for j, i := range missing {
+			vals[j], strs[j] = ks.vals[i], ks.strs[i]
+		}
+		rows, err := p.loadKeys(lctx, db, m, vals, strs)
+		if err != nil {
+			return nil, err
+		}
+		out := make([][]byte, len(missing))
+		for j, i := range missing {
+			if rows[j] == nil {
+				continue
+			}
+			loaded[i] = rows[j]
+			b, err := rows[j].MarshalBinary()
+			if err != nil {
+				return nil, errNoStore
+			}
+			out[j] = b
+		}
+		return out, nil
+	})
+	if err != nil {
+		if errors.Is(err, errNoStore) {
+			p.origQuery(db)
+			return
+		}
+		db.AddError(err)
+		return
+	}
+	all := &rowset.RowSet{}
+	for i, raw := range raws {
+		rs := loaded[i]
+		if rs == nil && raw != nil {
+			rs = new(rowset.RowSet)
+			if err := rs.UnmarshalBinary(raw); err != nil {
+				p.origQuery(db)
+				return
+			}
+		}
+		if rs == nil {
+			continue
+		}
+		if all.Columns == nil {
+			all.Columns = rs.Columns
+		} else if !sameColumns(all.Columns, rs.Columns) {
+			// Rows cached before and after a migration: ask the database.
+			p.origQuery(db)
+			return
+		}
+		all.Values = append(all.Values, rs.Values...)
+		if ks.limit {
+			break
+		}
+	}
+	replay(db, all)
+}
+
+func sameColumns(a, b []rowset.Column) bool {
+	return slices.EqualFunc(a, b, func(x, y rowset.Column) bool { return x.Name == y.Name })
+}
+
+// loadKeys reads the rows of vals with one query, SELECT * ... WHERE pk IN
+// (...) plus the soft-delete condition unless unscoped, and returns one
+// single-row RowSet per key, nil for a key with no row. A row whose key
+// matches none of strs (a key type the database converts differently)
+// makes the result uncacheable.
+func (p *Plugin) loadKeys(ctx context.Context, db *gorm.DB, m *model, vals []any, strs []string) ([]*rowset.RowSet, error) {
+	src := db.Statement
+	stmt := &gorm.Statement{
+		DB:       db,
+		ConnPool: src.ConnPool,
+		Context:  ctx,
+		Clauses:  map[string]clause.Clause{},
+		Table:    src.Table,
+		Schema:   src.Schema,
+		Unscoped: src.Unscoped,
+	}
+	stmt.AddClause(clause.Where{Exprs: []clause.Expression{
+		clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: m.pk.DBName}, Values: vals},
+	}})
+	if !stmt.Unscoped {
+		for _, c := range src.Schema.QueryClauses {
+			stmt.AddClause(c)
+		}
+	}
+	stmt.AddClause(clause.Select{})
+	stmt.AddClause(clause.From{})
+	stmt.Build("SELECT", "FROM", "WHERE")
+	if stmt.Error != nil {
+		return nil, stmt.Error
+	}
+	rows, err := stmt.ConnPool.QueryContext(ctx, stmt.SQL.String(), stmt.Vars...)
+	if err != nil {
+		return nil, err
+	}
+	all, err := rowset.Record(rows)
+	if err != nil {
+		return nil, err
+	}
+	col := -1
+	for i, c := range all.Columns {
+		if c.Name == m.pk.DBName {
+			col = i
+		}
+	}
+	if col < 0 {
+		return nil, errNoStore
+	}
+	out := make([]*rowset.RowSet, len(vals))
+	for _, row := range all.Values {
+		s, err := keys.Value(row[col])
+		if err != nil {
+			return nil, errNoStore
+		}
+		i := slices.Index(strs, s)
+		if i < 0 || out[i] != nil {
+			return nil, errNoStore
+		}
+		out[i] = &rowset.RowSet{Columns: all.Columns, Values: [][]driver.Value{row}}
+	}
+	return out, nil
+}

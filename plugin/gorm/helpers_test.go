@@ -1,0 +1,221 @@
+package hydragorm_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/hydracache/hydracache/core"
+	hydragorm "github.com/hydracache/hydracache/plugin/gorm"
+	"github.com/hydracache/hydracache/store"
+	"github.com/hydracache/hydracache/testing/testenv"
+)
+
+// counting is a connection pool that counts the statements reaching the
+// database, transactions included.
+type counting struct {
+	db *sql.DB
+	n  *atomic.Int64
+}
+
+func (c counting) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return c.db.PrepareContext(ctx, q)
+}
+
+func (c counting) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	c.n.Add(1)
+	return c.db.ExecContext(ctx, q, args...)
+}
+
+func (c counting) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	c.n.Add(1)
+	return c.db.QueryContext(ctx, q, args...)
+}
+
+func (c counting) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	c.n.Add(1)
+	return c.db.QueryRowContext(ctx, q, args...)
+}
+
+func (c counting) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	tx, err := c.db.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &countingTx{Tx: tx, n: c.n}, nil
+}
+
+func (c counting) GetDBConn() (*sql.DB, error) { return c.db, nil }
+
+type countingTx struct {
+	*sql.Tx
+	n *atomic.Int64
+}
+
+func (t *countingTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	t.n.Add(1)
+	return t.Tx.ExecContext(ctx, q, args...)
+}
+
+func (t *countingTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	t.n.Add(1)
+	return t.Tx.QueryContext(ctx, q, args...)
+}
+
+func (t *countingTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	t.n.Add(1)
+	return t.Tx.QueryRowContext(ctx, q, args...)
+}
+
+// env is one test's databases: plain (no plugin) and cached, on the same
+// schema.
+type env struct {
+	t      testing.TB
+	sqlDB  *sql.DB
+	plain  *gorm.DB
+	cached *gorm.DB
+	cache  *core.Cache
+	plugin *hydragorm.Plugin
+	n      atomic.Int64 // statements through the cached DB's pool
+}
+
+func openGorm(t testing.TB, pool gorm.ConnPool, cfg *gorm.Config) *gorm.DB {
+	t.Helper()
+	if cfg == nil {
+		cfg = &gorm.Config{}
+	}
+	cfg.Logger = logger.Discard
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: pool}), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func newEnv(t testing.TB, cfg *gorm.Config, opts ...hydragorm.Option) *env {
+	t.Helper()
+	sqlDB, _ := testenv.Postgres(t)
+	e := &env{t: t, sqlDB: sqlDB}
+	e.plain = openGorm(t, sqlDB, nil)
+	st, err := store.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.cache, err = core.New(st, core.WithNamespace(testenv.Name(t)), core.WithTTLJitter(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.cache.Close() })
+	e.cached = openGorm(t, counting{db: sqlDB, n: &e.n}, cfg)
+	e.plugin = hydragorm.New(e.cache, append([]hydragorm.Option{hydragorm.WithNamespace("t")}, opts...)...)
+	if err := e.cached.Use(e.plugin); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.plain.AutoMigrate(&Company{}, &User{}, &Pet{}, &Language{}, &Plain{}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// statements runs f and returns how many statements reached the database
+// through the cached DB.
+func (e *env) statements(f func()) int64 {
+	before := e.n.Load()
+	f()
+	return e.n.Load() - before
+}
+
+// Company is a belongs-to target.
+type Company struct {
+	ID   int
+	Name string
+}
+
+func (Company) CachePolicy() core.Policy { return core.Policy{} }
+
+// User has the field kinds GORM handles specially and every relation kind.
+type User struct {
+	gorm.Model
+	Name      string
+	Age       int
+	Nick      *string
+	Tags      []string `gorm:"serializer:json"`
+	Email     sql.NullString
+	Birthday  *time.Time
+	CompanyID *int
+	Company   *Company
+	Pets      []Pet
+	Languages []Language `gorm:"many2many:user_languages"`
+	Found     int        `gorm:"-"` // AfterFind calls
+}
+
+func (User) CachePolicy() core.Policy { return core.Policy{} }
+
+// AfterFind counts hook calls, which must run on hits too.
+func (u *User) AfterFind(*gorm.DB) error {
+	u.Found++
+	return nil
+}
+
+// Pet is a has-many target.
+type Pet struct {
+	ID     uint
+	UserID uint
+	Name   string
+}
+
+func (Pet) CachePolicy() core.Policy { return core.Policy{} }
+
+// Language is a many-to-many target.
+type Language struct {
+	ID   uint
+	Code string
+}
+
+func (Language) CachePolicy() core.Policy { return core.Policy{} }
+
+// Plain does not opt in.
+type Plain struct {
+	ID   uint
+	Name string
+}
+
+// seed creates users 1..n with pets, languages and companies.
+func (e *env) seed(n int) {
+	e.t.Helper()
+	langs := []Language{{Code: "en"}, {Code: "fr"}, {Code: "de"}}
+	if err := e.plain.Create(&langs).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	comps := []Company{{Name: "acme"}, {Name: "globex"}}
+	if err := e.plain.Create(&comps).Error; err != nil {
+		e.t.Fatal(err)
+	}
+	for i := 1; i <= n; i++ {
+		nick := fmt.Sprintf("n%d", i)
+		bday := time.Date(1980+i, time.Month(i%12+1), i%28+1, 0, 0, 0, 0, time.UTC)
+		cid := comps[i%2].ID
+		u := User{
+			Name: fmt.Sprintf("user%02d", i), Age: 20 + i%7, Tags: []string{"t", fmt.Sprint(i)},
+			Email: sql.NullString{String: fmt.Sprintf("u%d@x", i), Valid: i%3 != 0}, CompanyID: &cid,
+			Pets:      []Pet{{Name: fmt.Sprintf("pet%da", i)}, {Name: fmt.Sprintf("pet%db", i)}},
+			Languages: []Language{langs[i%3], langs[(i+1)%3]},
+		}
+		if i%2 == 0 {
+			u.Nick, u.Birthday = &nick, &bday
+		}
+		if err := e.plain.Create(&u).Error; err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	if err := e.plain.Create(&[]Plain{{Name: "a"}, {Name: "b"}}).Error; err != nil {
+		e.t.Fatal(err)
+	}
+}

@@ -1,0 +1,120 @@
+package hydragorm
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"reflect"
+	"strings"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
+
+	"github.com/hydracache/hydracache/core"
+	"github.com/hydracache/hydracache/keys"
+)
+
+// model is what the plugin knows about one parsed GORM schema, worked out
+// once.
+type model struct {
+	cache  bool        // reads of the model may be cached
+	policy core.Policy // its policy
+	table  string      // normalised table name
+	// pk is the single primary key field, nil for composite or no key.
+	pk *schema.Field
+	// entityOK: the schema's query clauses are GORM's soft delete or none,
+	// so a key lookup can be answered without rendering its SQL. Other
+	// query clauses (multi-tenancy plugins) may add conditions we cannot
+	// see.
+	entityOK bool
+	// scoped and unscoped prefix entity keys of reads with and without the
+	// soft-delete condition; both carry the model's column fingerprint.
+	scoped, unscoped keys.Scope
+	// list prefixes collection keys.
+	list keys.Scope
+}
+
+var cacheEntityType = reflect.TypeFor[core.CacheEntity]()
+
+// modelOf returns the plugin's view of s.
+func (p *Plugin) modelOf(s *schema.Schema) *model {
+	if m, ok := p.models.Load(s); ok {
+		return m.(*model)
+	}
+	m := &model{table: normTable(s.Table)}
+	switch {
+	case p.cfg.skip[m.table]:
+	case reflect.PointerTo(s.ModelType).Implements(cacheEntityType):
+		m.cache = true
+		m.policy = reflect.New(s.ModelType).Interface().(core.CacheEntity).CachePolicy()
+	case p.cfg.defaultPolicy != nil:
+		m.cache = true
+		m.policy = *p.cfg.defaultPolicy
+	case s.ModelType.Name() == "":
+		// A many-to-many join table GORM built from a relation: its reads
+		// come from preloading an opted-in model.
+		m.cache = true
+	}
+	if len(s.PrimaryFields) == 1 {
+		m.pk = s.PrimaryFields[0]
+	}
+	m.entityOK = true
+	for _, c := range s.QueryClauses {
+		if _, ok := c.(gorm.SoftDeleteQueryClause); !ok {
+			m.entityOK = false
+		}
+	}
+	// The column fingerprint: a deploy that changes the model never reads
+	// rows cached by the old code.
+	h := sha256.New()
+	h.Write([]byte(s.Table))
+	for _, f := range s.Fields {
+		h.Write([]byte{0})
+		h.Write([]byte(f.DBName))
+		h.Write([]byte{0})
+		h.Write([]byte(f.DataType))
+	}
+	fp := hex.EncodeToString(h.Sum(nil)[:6])
+	m.scoped = p.scope.With("s", fp)
+	m.unscoped = p.scope.With("u", fp)
+	m.list = p.scope.With("q", fp)
+	actual, _ := p.models.LoadOrStore(s, m)
+	return actual.(*model)
+}
+
+// tableTag returns the namespaced table tag of a normalised table name.
+func (p *Plugin) tableTag(table string) string { return p.scope.Wrap(keys.TableTag(table)) }
+
+// rowsTag returns the namespaced row-epoch tag of a table.
+func (p *Plugin) rowsTag(table string) string { return p.scope.Wrap(keys.RowsTag(table)) }
+
+// entityTag returns the namespaced tag of one row.
+func (p *Plugin) entityTag(table, pk string) string {
+	return p.scope.Wrap(keys.EntityTag(table, pk))
+}
+
+// skipped reports whether any of tables is on the skip list.
+func (p *Plugin) skipped(tables []string) bool {
+	for _, t := range tables {
+		if p.cfg.skip[t] {
+			return true
+		}
+	}
+	return false
+}
+
+// isIntKind reports whether v is an integer, for key ordering.
+func isIntKind(v any) bool {
+	switch reflect.Indirect(reflect.ValueOf(v)).Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return true
+	}
+	return false
+}
+
+// sameTable reports whether a clause column's table names the statement's
+// own table.
+func sameTable(colTable, stmtTable string) bool {
+	return colTable == "" || colTable == clause.CurrentTable || strings.EqualFold(colTable, stmtTable)
+}
