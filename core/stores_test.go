@@ -37,6 +37,16 @@ func TestProtocolOnRealStores(t *testing.T) {
 			}
 			return newCacheOn(t, st, "redis")
 		}},
+		{"redis cluster", func(t *testing.T) *core.Cache {
+			if testing.Short() {
+				t.Skip("starts three redis-server processes")
+			}
+			st, err := store.NewRedis(testenv.RedisCluster(t, 3))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return newCacheOn(t, st, "cluster")
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
