@@ -50,8 +50,12 @@ func readShapes() []shape {
 		{name: "Where order limit offset", run: many(func(db *gorm.DB, us *[]User) *gorm.DB {
 			return db.Where("age > ?", 21).Order("id desc").Limit(3).Offset(1).Find(us)
 		})},
-		{name: "Where IN names", run: many(func(db *gorm.DB, us *[]User) *gorm.DB { return db.Where("name IN ?", []string{"user01", "user03"}).Find(us) })},
-		{name: "Or", run: many(func(db *gorm.DB, us *[]User) *gorm.DB { return db.Where("id = ?", 1).Or("id = ?", 2).Order("id").Find(us) })},
+		{name: "Where IN names", run: many(func(db *gorm.DB, us *[]User) *gorm.DB {
+			return db.Where("name IN ?", []string{"user01", "user03"}).Find(us)
+		})},
+		{name: "Or", run: many(func(db *gorm.DB, us *[]User) *gorm.DB {
+			return db.Where("id = ?", 1).Or("id = ?", 2).Order("id").Find(us)
+		})},
 		{name: "Not", run: many(func(db *gorm.DB, us *[]User) *gorm.DB { return db.Not("age = ?", 21).Order("id").Find(us) })},
 		{name: "First without key", run: one(func(db *gorm.DB, u *User) *gorm.DB { return db.Where("name = ?", "user02").First(u) })},
 		{name: "Distinct", run: func(db *gorm.DB) (any, *gorm.DB) {

@@ -33,7 +33,11 @@ var checkReads = []struct {
 		return us, err
 	}},
 	{"Count", func(db *gorm.DB) (any, error) { var n int64; err := db.Model(&User{}).Count(&n).Error; return n, err }},
-	{"Unscoped list", func(db *gorm.DB) (any, error) { var us []User; err := db.Unscoped().Order("id").Find(&us).Error; return us, err }},
+	{"Unscoped list", func(db *gorm.DB) (any, error) {
+		var us []User
+		err := db.Unscoped().Order("id").Find(&us).Error
+		return us, err
+	}},
 	{"Pets", func(db *gorm.DB) (any, error) { var ps []Pet; err := db.Order("id").Find(&ps).Error; return ps, err }},
 	{"Pet 1", func(db *gorm.DB) (any, error) { var p Pet; err := db.First(&p, 1).Error; return p, err }},
 }
@@ -108,12 +112,16 @@ func TestWriteKinds(t *testing.T) {
 		{"Updates map", func(db *gorm.DB) error {
 			return db.Model(&User{}).Where("id = ?", 3).Updates(map[string]any{"name": "three"}).Error
 		}},
-		{"UpdateColumn", func(db *gorm.DB) error { return db.Model(&User{Model: gorm.Model{ID: 4}}).UpdateColumn("age", 44).Error }},
+		{"UpdateColumn", func(db *gorm.DB) error {
+			return db.Model(&User{Model: gorm.Model{ID: 4}}).UpdateColumn("age", 44).Error
+		}},
 		{"UpdateColumns slice", func(db *gorm.DB) error {
 			us := []User{{Model: gorm.Model{ID: 1}}, {Model: gorm.Model{ID: 2}}}
 			return db.Model(&us).UpdateColumns(map[string]any{"age": 50}).Error
 		}},
-		{"Bulk update", func(db *gorm.DB) error { return db.Model(&User{}).Where("age > ?", 20).Update("name", gorm.Expr("name || '!'")).Error }},
+		{"Bulk update", func(db *gorm.DB) error {
+			return db.Model(&User{}).Where("age > ?", 20).Update("name", gorm.Expr("name || '!'")).Error
+		}},
 		{"Update pet by key", func(db *gorm.DB) error { return db.Model(&Pet{ID: 1}).Update("name", "renamed").Error }},
 		{"Soft delete by key", func(db *gorm.DB) error { return db.Delete(&User{}, 3).Error }},
 		{"Hard delete by key", func(db *gorm.DB) error { return db.Unscoped().Delete(&Pet{}, 1).Error }},

@@ -1,0 +1,276 @@
+package hydragorm_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/hydracache/hydracache/core"
+	hydragorm "github.com/hydracache/hydracache/plugin/gorm"
+	"github.com/hydracache/hydracache/store"
+)
+
+func TestRegisterTwice(t *testing.T) {
+	e := newEnv(t, nil)
+	if err := e.cached.Use(hydragorm.New(e.cache, hydragorm.WithNamespace("x"))); !errors.Is(err, gorm.ErrRegistered) {
+		t.Fatalf("second Use: %v, want gorm.ErrRegistered", err)
+	}
+	other := openGorm(t, e.sqlDB, nil)
+	if err := other.Use(e.plugin); !errors.Is(err, hydragorm.ErrAlreadyInitialized) {
+		t.Fatalf("same plugin on another DB: %v", err)
+	}
+	// Opened on a connection, the dialector has no DSN to derive a
+	// namespace from.
+	if err := other.Use(hydragorm.New(e.cache)); !errors.Is(err, hydragorm.ErrNoNamespace) {
+		t.Fatalf("no namespace: %v", err)
+	}
+}
+
+func firstN(e *env, db *gorm.DB, id int) (User, int64) {
+	var u User
+	n := e.statements(func() { db.First(&u, id) })
+	return u, n
+}
+
+func TestContextModes(t *testing.T) {
+	e := newEnv(t, nil)
+	e.seed(2)
+	ctx := context.Background()
+	if _, n := firstN(e, e.cached, 1); n != 1 {
+		t.Fatalf("cold read: %d statements", n)
+	}
+	if _, n := firstN(e, e.cached, 1); n != 0 {
+		t.Fatalf("warm read: %d statements", n)
+	}
+	if _, n := firstN(e, e.cached.WithContext(core.WithBypass(ctx)), 1); n != 1 {
+		t.Errorf("bypass: %d statements", n)
+	}
+	if _, n := firstN(e, e.cached.Scopes(hydragorm.Bypass), 1); n != 1 {
+		t.Errorf("Bypass scope: %d statements", n)
+	}
+	// Refresh reloads and overwrites: a change made behind the plugin's
+	// back shows after a refresh, and the next plain read hits it.
+	if err := e.plain.Model(&User{}).Where("id = ?", 1).Update("name", "behind").Error; err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := firstN(e, e.cached, 1); u.Name == "behind" {
+		t.Fatal("a write outside the plugin was seen without refresh: the test proves nothing")
+	}
+	if u, n := firstN(e, e.cached.Scopes(hydragorm.Refresh), 1); n != 1 || u.Name != "behind" {
+		t.Errorf("refresh: %d statements, name %q", n, u.Name)
+	}
+	if u, n := firstN(e, e.cached, 1); n != 0 || u.Name != "behind" {
+		t.Errorf("after refresh: %d statements, name %q", n, u.Name)
+	}
+	// Cache-only: a miss fails instead of loading.
+	var u User
+	if err := e.cached.Scopes(hydragorm.CacheOnly).First(&u, 2).Error; !errors.Is(err, core.ErrCacheMiss) {
+		t.Errorf("cache-only miss: %v", err)
+	}
+	if err := e.cached.WithContext(core.WithCacheOnly(ctx)).First(&u, 1).Error; err != nil {
+		t.Errorf("cache-only hit: %v", err)
+	}
+}
+
+func TestTTLOverride(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	st, err := store.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := core.New(st, core.WithClock(clock), core.WithTTLJitter(0), core.WithNamespace("ttl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, nil)
+	e.seed(1)
+	db := openGorm(t, counting{db: e.sqlDB, n: &e.n}, nil)
+	if err := db.Use(hydragorm.New(cache, hydragorm.WithNamespace("ttl"))); err != nil {
+		t.Fatal(err)
+	}
+	if _, n := firstN(e, db.Scopes(hydragorm.TTL(time.Second)), 1); n != 1 {
+		t.Fatalf("cold: %d", n)
+	}
+	if _, n := firstN(e, db, 1); n != 0 {
+		t.Fatalf("warm: %d", n)
+	}
+	clock.add(2 * time.Second)
+	if _, n := firstN(e, db, 1); n != 1 {
+		t.Errorf("after the 1s TTL passed: %d statements, want a reload", n)
+	}
+}
+
+type fakeClock struct {
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time      { return c.now }
+func (c *fakeClock) add(d time.Duration) { c.now = c.now.Add(d) }
+
+func TestNotCached(t *testing.T) {
+	e := newEnv(t, nil)
+	e.seed(3)
+	twice := func(name string, f func()) {
+		t.Helper()
+		f()
+		if n := e.statements(f); n == 0 {
+			t.Errorf("%s: answered from the cache", name)
+		}
+	}
+	twice("read inside Transaction", func() {
+		_ = e.cached.Transaction(func(tx *gorm.DB) error {
+			var u User
+			return tx.First(&u, 1).Error
+		})
+	})
+	twice("read inside Begin", func() {
+		tx := e.cached.Begin()
+		var us []User
+		tx.Where("age > ?", 0).Find(&us)
+		tx.Rollback()
+	})
+	twice("FOR UPDATE", func() {
+		var u User
+		e.cached.Clauses(clause.Locking{Strength: "UPDATE"}).First(&u, 2)
+	})
+	twice("Rows", func() {
+		rows, err := e.cached.Model(&User{}).Where("id = ?", 1).Rows()
+		if err == nil {
+			rows.Close()
+		}
+	})
+	// Reads inside a transaction do not fill the cache either.
+	_ = e.cached.Transaction(func(tx *gorm.DB) error {
+		var u User
+		return tx.First(&u, 3).Error
+	})
+	if _, n := firstN(e, e.cached, 3); n != 1 {
+		t.Errorf("a read inside a transaction filled the cache")
+	}
+
+	// Dry runs and ToSQL never touch the cache nor reach the database.
+	stats := e.cache.Stats()
+	var u User
+	n := e.statements(func() {
+		stmt := e.cached.Session(&gorm.Session{DryRun: true}).First(&u, 1).Statement
+		if !strings.Contains(stmt.SQL.String(), "SELECT") {
+			t.Errorf("dry run built %q", stmt.SQL.String())
+		}
+		sql := e.cached.ToSQL(func(tx *gorm.DB) *gorm.DB { return tx.Where("age > ?", 1).Find(&[]User{}) })
+		if !strings.Contains(sql, "age > 1") {
+			t.Errorf("ToSQL gave %q", sql)
+		}
+	})
+	if s := e.cache.Stats(); n != 0 || s.Hits != stats.Hits || s.Misses != stats.Misses {
+		t.Errorf("dry run: %d statements, cache stats %+v -> %+v", n, stats, s)
+	}
+	// The same query afterwards still works and caches.
+	if _, n := firstN(e, e.cached, 2); n != 1 {
+		t.Errorf("after ToSQL: %d", n)
+	}
+}
+
+func TestRawOptIn(t *testing.T) {
+	e := newEnv(t, nil)
+	e.seed(3)
+	read := func() ([]User, int64) {
+		var us []User
+		n := e.statements(func() {
+			e.cached.Scopes(hydragorm.RawTables("users")).Raw("SELECT * FROM users WHERE age > ? ORDER BY id", 0).Find(&us)
+		})
+		return us, n
+	}
+	if _, n := read(); n != 1 {
+		t.Fatalf("cold: %d", n)
+	}
+	if us, n := read(); n != 0 || len(us) != 3 {
+		t.Fatalf("warm: %d statements, %d rows", n, len(us))
+	}
+	if err := e.cached.Model(&User{}).Where("id = ?", 1).Update("age", 0).Error; err != nil {
+		t.Fatal(err)
+	}
+	if us, n := read(); n != 1 || len(us) != 2 {
+		t.Fatalf("after a write: %d statements, %d rows", n, len(us))
+	}
+}
+
+func TestSkipTablesAndDefaultPolicy(t *testing.T) {
+	e := newEnv(t, nil)
+	e.seed(2)
+	db := openGorm(t, counting{db: e.sqlDB, n: &e.n}, nil)
+	if err := db.Use(hydragorm.New(e.cache, hydragorm.WithNamespace("skip"),
+		hydragorm.WithDefaultPolicy(core.Policy{}), hydragorm.WithSkipTables("pets"))); err != nil {
+		t.Fatal(err)
+	}
+	var ps []Plain
+	db.Find(&ps)
+	if n := e.statements(func() { db.Find(&ps) }); n != 0 {
+		t.Errorf("default policy: model without CachePolicy not cached (%d)", n)
+	}
+	var pets []Pet
+	db.Find(&pets)
+	if n := e.statements(func() { db.Find(&pets) }); n == 0 {
+		t.Errorf("skipped table cached")
+	}
+	var us []User
+	db.Joins("JOIN pets ON pets.user_id = users.id").Find(&us)
+	if n := e.statements(func() { db.Joins("JOIN pets ON pets.user_id = users.id").Find(&us) }); n == 0 {
+		t.Errorf("read joining a skipped table cached")
+	}
+}
+
+// TestNamespaces: two databases share one cache; a write on one does not
+// leak into the other's reads, and each sees its own rows.
+func TestNamespaces(t *testing.T) {
+	a := newEnv(t, nil)
+	b := newEnv(t, nil)
+	a.seed(1)
+	b.seed(1)
+	if err := b.plain.Model(&User{}).Where("id = 1").Update("name", "b-side").Error; err != nil {
+		t.Fatal(err)
+	}
+	dbA := openGorm(t, a.sqlDB, nil)
+	dbB := openGorm(t, b.sqlDB, nil)
+	if err := dbA.Use(hydragorm.New(a.cache, hydragorm.WithNamespace("a"))); err != nil {
+		t.Fatal(err)
+	}
+	if err := dbB.Use(hydragorm.New(a.cache, hydragorm.WithNamespace("b"))); err != nil {
+		t.Fatal(err)
+	}
+	var ua, ub User
+	dbA.First(&ua, 1)
+	dbB.First(&ub, 1)
+	dbA.First(&ua, 1)
+	dbB.First(&ub, 1)
+	if ua.Name != "user01" || ub.Name != "b-side" {
+		t.Fatalf("shared cache mixed databases: %q %q", ua.Name, ub.Name)
+	}
+}
+
+// TestDDLFlushes: a statement the plugin cannot classify invalidates
+// everything.
+func TestDDLFlushes(t *testing.T) {
+	e := newEnv(t, nil)
+	e.seed(2)
+	e.warm(t)
+	if err := e.cached.Exec("CREATE INDEX users_age ON users (age)").Error; err != nil {
+		t.Fatal(err)
+	}
+	if _, n := firstN(e, e.cached, 1); n != 1 {
+		t.Errorf("after DDL: %d statements, want a reload", n)
+	}
+	// Savepoint statements are not writes.
+	e.warm(t)
+	bumps := e.cache.Stats().Bumps
+	_ = e.cached.Transaction(func(tx *gorm.DB) error {
+		return tx.Transaction(func(*gorm.DB) error { return nil })
+	})
+	if got := e.cache.Stats().Bumps; got != bumps {
+		t.Errorf("a transaction with only a savepoint bumped %d tags", got-bumps)
+	}
+}
