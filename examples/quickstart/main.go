@@ -1,8 +1,8 @@
-// Command quickstart shows HydraCache at work with nothing to set up: an
-// embedded SQLite database and the in-memory store. It reads a row (a
-// miss), reads it again (a hit), updates it in a transaction whose commit
-// bumps the row's tag, and reads it once more (the reload), printing how
-// many statements reached the database at each step.
+// Command quickstart shows HydraCache's GORM plugin at work with nothing to
+// set up: an embedded SQLite database and the in-memory store. It reads a
+// product by key and a list (misses), reads them again (hits), updates the
+// product (the commit bumps its tags), and reads once more (the reloads),
+// printing how many statements reached the database at each step.
 //
 // With HYDRACACHE_POSTGRES_DSN set it uses PostgreSQL instead of SQLite,
 // and with HYDRACACHE_REDIS_ADDR set the Redis store instead of memory.
@@ -11,25 +11,39 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log"
 	"os"
-	"strconv"
 	"sync/atomic"
+	"time"
 
 	lib_store "github.com/eko/gocache/lib/v4/store"
-	_ "github.com/glebarez/go-sqlite" // pure-Go SQLite, driver "sqlite"
+	"github.com/glebarez/sqlite" // pure-Go SQLite for GORM
 	_ "github.com/jackc/pgx/v5/stdlib"
 	"github.com/redis/rueidis"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
 
 	"github.com/hydracache/hydracache/core"
-	"github.com/hydracache/hydracache/core/rowset"
-	"github.com/hydracache/hydracache/keys"
+	hydragorm "github.com/hydracache/hydracache/plugin/gorm"
 	"github.com/hydracache/hydracache/store"
 )
 
-// statements counts the queries that reached the database.
+// Product opts in to caching: one method returning its policy.
+type Product struct {
+	ID    uint
+	Code  string
+	Price int
+}
+
+// TableName keeps the example's table apart from an application's.
+func (Product) TableName() string { return "quickstart_products" }
+
+// CachePolicy caches products for ten minutes.
+func (Product) CachePolicy() core.Policy { return core.Policy{TTL: 10 * time.Minute} }
+
+// statements counts the statements that reached the database.
 var statements atomic.Int64
 
 func main() {
@@ -39,11 +53,10 @@ func main() {
 }
 
 func run(ctx context.Context) error {
-	db, dbName, placeholder, err := openDB()
+	db, dbName, err := openDB()
 	if err != nil {
 		return err
 	}
-	defer db.Close()
 	st, storeName, err := openStore()
 	if err != nil {
 		return err
@@ -57,60 +70,21 @@ func run(ctx context.Context) error {
 	if err := cache.Flush(ctx); err != nil {
 		return err
 	}
+	// The one line: every read of a cached model goes through the cache,
+	// every committed write invalidates what it changed.
+	if err := db.Use(hydragorm.New(cache, hydragorm.WithNamespace("quickstart"))); err != nil {
+		return err
+	}
 	fmt.Printf("database: %s, store: %s\n\n", dbName, storeName)
 
-	for _, q := range []string{
-		`DROP TABLE IF EXISTS quickstart_users`,
-		`CREATE TABLE quickstart_users (id INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
-		`INSERT INTO quickstart_users (id, name) VALUES (1, 'Ada')`,
-	} {
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("set up: %w", err)
-		}
+	if err := db.Migrator().DropTable(&Product{}); err != nil {
+		return fmt.Errorf("set up: %w", err)
 	}
-
-	// The read: a row by primary key through an entity descriptor. The
-	// loader runs the SELECT and records its rows; a hit replays them as a
-	// real *sql.Rows.
-	byID := `SELECT id, name FROM quickstart_users WHERE id = ` + placeholder
-	read := func(id int64) (string, error) {
-		d := core.Entity("quickstart_users", strconv.FormatInt(id, 10))
-		raw, err := cache.Fetch(ctx, d, func(ctx context.Context) ([]byte, error) {
-			statements.Add(1)
-			rows, err := db.QueryContext(ctx, byID, id)
-			if err != nil {
-				return nil, err
-			}
-			rs, err := rowset.Record(rows)
-			if err != nil {
-				return nil, err
-			}
-			if rs.Len() == 0 {
-				return nil, core.ErrNotFound
-			}
-			return rs.MarshalBinary()
-		})
-		if err != nil {
-			return "", err
-		}
-		var rs rowset.RowSet
-		if err := rs.UnmarshalBinary(raw); err != nil {
-			return "", err
-		}
-		rows, err := rs.Rows(ctx)
-		if err != nil {
-			return "", err
-		}
-		defer rows.Close()
-		var gotID int64
-		var name string
-		if !rows.Next() {
-			return "", errors.New("no row")
-		}
-		if err := rows.Scan(&gotID, &name); err != nil {
-			return "", err
-		}
-		return name, rows.Err()
+	if err := db.AutoMigrate(&Product{}); err != nil {
+		return fmt.Errorf("set up: %w", err)
+	}
+	if err := db.Create([]Product{{Code: "tea", Price: 4}, {Code: "cake", Price: 6}, {Code: "pie", Price: 12}}).Error; err != nil {
+		return fmt.Errorf("set up: %w", err)
 	}
 
 	step := func(what string, f func() (string, error)) error {
@@ -119,72 +93,73 @@ func run(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", what, err)
 		}
-		fmt.Printf("%-44s %-14s statements to the database: %d\n", what, got, statements.Load()-before)
+		fmt.Printf("%-46s %-16s statements to the database: %d\n", what, got, statements.Load()-before)
 		return nil
 	}
-
-	if err := step("1. read user 1 (cold cache: a miss)", func() (string, error) { return read(1) }); err != nil {
-		return err
+	byKey := func() (string, error) {
+		var p Product
+		err := db.First(&p, 1).Error
+		return fmt.Sprintf("%s costs %d", p.Code, p.Price), err
 	}
-	if err := step("2. read user 1 again (a hit)", func() (string, error) { return read(1) }); err != nil {
-		return err
+	list := func() (string, error) {
+		var ps []Product
+		err := db.Where("price < ?", 10).Order("price").Find(&ps).Error
+		return fmt.Sprintf("%d under 10", len(ps)), err
 	}
-	if err := step("3. rename user 1 in a transaction", func() (string, error) {
-		tags := cache.NewTxBuffer()
-		tx, err := db.BeginTx(ctx, nil)
-		if err != nil {
-			return "", err
-		}
-		statements.Add(1)
-		if _, err := tx.ExecContext(ctx, `UPDATE quickstart_users SET name = 'Grace' WHERE id = 1`); err != nil {
-			_ = tx.Rollback()
-			tags.Rollback()
-			return "", err
-		}
-		// The plugins do this for you: the write's tags are collected in
-		// the transaction and bumped only after the commit.
-		if err := tags.Add(ctx, keys.EntityTag("quickstart_users", "1"), keys.TableTag("quickstart_users")); err != nil {
-			return "", err
-		}
-		if err := tx.Commit(); err != nil {
-			tags.Rollback()
-			return "", err
-		}
-		return "(committed)", tags.Commit(ctx)
-	}); err != nil {
-		return err
+	steps := []struct {
+		what string
+		f    func() (string, error)
+	}{
+		{"1. First(&p, 1) (cold cache: a miss)", byKey},
+		{"2. First(&p, 1) again (a hit)", byKey},
+		{"3. Where(price < 10).Find (a miss)", list},
+		{"4. Where(price < 10).Find again (a hit)", list},
+		{"5. Update tea's price to 15 (commit bumps)", func() (string, error) {
+			err := db.Model(&Product{ID: 1}).Update("price", 15).Error
+			return "(committed)", err
+		}},
+		{"6. First(&p, 1) (invalidated: a reload)", byKey},
+		{"7. Where(price < 10).Find (a reload)", list},
+		{"8. First(&p, 1) again (a hit)", byKey},
 	}
-	if err := step("4. read user 1 (invalidated: a reload)", func() (string, error) { return read(1) }); err != nil {
-		return err
-	}
-	if err := step("5. read user 1 again (a hit)", func() (string, error) { return read(1) }); err != nil {
-		return err
+	for _, s := range steps {
+		if err := step(s.what, s.f); err != nil {
+			return err
+		}
 	}
 
 	s := cache.Stats()
 	fmt.Printf("\ncache stats: hits=%d misses=%d loads=%d bumps=%d store errors=%d\n",
 		s.Hits, s.Misses, s.Loads, s.Bumps, s.StoreErrors)
-	_, err = db.ExecContext(ctx, `DROP TABLE quickstart_users`)
-	return err
+	return db.Migrator().DropTable(&Product{})
 }
 
-func openDB() (db *sql.DB, name, placeholder string, err error) {
+func openDB() (*gorm.DB, string, error) {
+	cfg := &gorm.Config{Logger: logger.Discard}
 	if dsn := os.Getenv("HYDRACACHE_POSTGRES_DSN"); dsn != "" {
-		db, err = sql.Open("pgx", dsn)
+		sqlDB, err := sql.Open("pgx", dsn)
 		if err == nil {
-			err = db.Ping()
+			err = sqlDB.Ping()
 		}
 		if err != nil {
-			return nil, "", "", fmt.Errorf("open PostgreSQL (HYDRACACHE_POSTGRES_DSN): %w", err)
+			return nil, "", fmt.Errorf("open PostgreSQL (HYDRACACHE_POSTGRES_DSN): %w", err)
 		}
-		return db, "PostgreSQL", "$1", nil
+		db, err := gorm.Open(postgres.New(postgres.Config{Conn: counting{sqlDB}}), cfg)
+		if err != nil {
+			return nil, "", fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		return db, "PostgreSQL", nil
 	}
-	db, err = sql.Open("sqlite", "file:quickstart?mode=memory&cache=shared")
+	sqlDB, err := sql.Open("sqlite", "file::memory:?cache=shared")
 	if err != nil {
-		return nil, "", "", fmt.Errorf("open SQLite: %w", err)
+		return nil, "", fmt.Errorf("open SQLite: %w", err)
 	}
-	db.SetMaxOpenConns(1) // one in-memory database, one connection
-	return db, "SQLite (embedded, in memory)", "?", nil
+	sqlDB.SetMaxOpenConns(1) // one in-memory database, one connection
+	db, err := gorm.Open(&sqlite.Dialector{Conn: counting{sqlDB}}, cfg)
+	if err != nil {
+		return nil, "", fmt.Errorf("open SQLite: %w", err)
+	}
+	return db, "SQLite (embedded, in memory)", nil
 }
 
 func openStore() (lib_store.StoreInterface, string, error) {
@@ -204,4 +179,56 @@ func openStore() (lib_store.StoreInterface, string, error) {
 		return nil, "", err
 	}
 	return st, "memory (16 MiB)", nil
+}
+
+// counting is the database handle GORM gets: it counts every statement
+// that reaches the database, transactions included.
+type counting struct{ db *sql.DB }
+
+func (c counting) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
+	return c.db.PrepareContext(ctx, q)
+}
+
+func (c counting) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	statements.Add(1)
+	return c.db.ExecContext(ctx, q, args...)
+}
+
+func (c counting) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	statements.Add(1)
+	return c.db.QueryContext(ctx, q, args...)
+}
+
+func (c counting) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	statements.Add(1)
+	return c.db.QueryRowContext(ctx, q, args...)
+}
+
+func (c counting) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	tx, err := c.db.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return countingTx{tx}, nil
+}
+
+func (c counting) GetDBConn() (*sql.DB, error) { return c.db, nil }
+
+func (c counting) Ping() error { return c.db.Ping() }
+
+type countingTx struct{ *sql.Tx }
+
+func (t countingTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	statements.Add(1)
+	return t.Tx.ExecContext(ctx, q, args...)
+}
+
+func (t countingTx) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	statements.Add(1)
+	return t.Tx.QueryContext(ctx, q, args...)
+}
+
+func (t countingTx) QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row {
+	statements.Add(1)
+	return t.Tx.QueryRowContext(ctx, q, args...)
 }

@@ -261,11 +261,21 @@ func (p *Plugin) entityShape(db *gorm.DB, m *model) (keyShape, bool) {
 			return ks, false
 		}
 	}
-	// BuildQuerySQL adds the key of a destination struct as a condition.
+	// BuildQuerySQL adds the key of a destination struct as a condition:
+	// First(&u, 1) with u read before holds the key twice.
 	if rv.Kind() == reflect.Struct {
 		if v, zero := m.pk.ValueOf(stmt.Context, rv); !zero {
+			if found == 1 {
+				sv, err := keys.Value(v)
+				if err != nil || len(keyVals) != 1 {
+					return ks, false
+				}
+				if kv, err := keys.Value(keyVals[0]); err != nil || kv != sv {
+					return ks, false // two different keys: no row, let SQL say so
+				}
+			}
 			keyVals = []any{v}
-			found++
+			found = 1
 		}
 	}
 	if found != 1 || len(keyVals) == 0 {
