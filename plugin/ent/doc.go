@@ -1,0 +1,37 @@
+// Package hydraent caches the reads of an Ent client in a HydraCache
+// core.Cache and invalidates them when writes commit.
+//
+// Install it by wrapping the client's driver:
+//
+//	drv, err := hydraent.NewDriver(entsql.OpenDB(dialect.Postgres, db), cache,
+//		hydraent.WithSchema(migrate.Tables...),
+//		hydraent.WithEntities(ent.User{}, ent.Pet{}))
+//	client := ent.NewClient(ent.Driver(drv))
+//
+// A type opts in by implementing core.CacheEntity in a non-generated file of
+// the ent package; WithTable and WithAllTables opt tables in directly.
+//
+// Reads. Ent hands the driver SQL. A read by key (Get, Only and First by
+// id, IDIn) is answered from one entity entry per row, and only the missing
+// rows are loaded. Any other read (lists, filters, Count, Exist, IDs,
+// Select, aggregates, GroupBy, edge queries, eager loading) is a collection
+// entry tagged with every table it reads. A cached result is the recorded
+// rows of the database's answer, replayed as a real result set, so Ent
+// builds full entities from it (u.QueryPets() and u.Update() work) with the
+// same field values and types as from the database. Not cached: reads in a
+// transaction, locking reads, reads of tables that did not opt in or that
+// the driver cannot name, and system catalogs (so migrations never touch
+// the cache). core.WithBypass, core.WithRefresh, core.WithTTL and
+// core.WithCacheOnly on the context control one call.
+//
+// Writes. Every INSERT, UPDATE and DELETE the driver runs (creates, bulk
+// creates, upserts, updates, deletes, edge changes on foreign-key columns
+// and join tables) bumps the tags of what it changed: the table, the keys
+// named in the statement or returned by it (else the table's row epoch),
+// and the tables its foreign-key actions reach. The bump follows the
+// commit: at once for a statement outside a transaction, at Commit for the
+// transactions of client.Tx, client.BeginTx and those Ent opens itself; a
+// rollback publishes nothing. Writes are seen in the SQL rather than in
+// mutation hooks, so no hook is needed, and raw statements, cascades and
+// bulk creates are covered as well.
+package hydraent

@@ -1,0 +1,302 @@
+package hydraent
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"entgo.io/ent/dialect"
+	entschema "entgo.io/ent/dialect/sql/schema"
+
+	"github.com/hydracache/hydracache/core"
+	"github.com/hydracache/hydracache/core/rowset"
+)
+
+// memoLimit bounds the parsed-statement memo. Ent renders one text per
+// query shape and IN-list length, so real services stay far below it; past
+// it, statements are parsed on every call instead of growing the memo.
+const memoLimit = 1 << 14
+
+// Driver is a dialect.Driver that answers cacheable reads from a
+// core.Cache and invalidates what every write changes once it commits.
+// It is safe for concurrent use.
+type Driver struct {
+	drv     dialect.Driver
+	cache   *core.Cache
+	cfg     config
+	dialect string
+
+	memo  sync.Map // query text -> *stmt
+	memoN atomic.Int64
+	empty sync.Map // key-read shape -> *rowset.RowSet with no rows, to replay cached not-founds
+}
+
+var (
+	_ dialect.Driver = (*Driver)(nil)
+	_ dialect.Tx     = (*Tx)(nil)
+)
+
+// NewDriver wraps drv, any Ent driver, so that reads of the tables the
+// options opt in are cached in cache. Use it in place of drv:
+//
+//	client := ent.NewClient(ent.Driver(hydraent.NewDriver(drv, cache, ...)))
+func NewDriver(drv dialect.Driver, cache *core.Cache, opts ...Option) (*Driver, error) {
+	if drv == nil || cache == nil {
+		return nil, fmt.Errorf("%w: nil driver or cache", ErrConfig)
+	}
+	d := &Driver{
+		drv:     drv,
+		cache:   cache,
+		dialect: drv.Dialect(),
+		cfg: config{
+			policies: map[string]core.Policy{},
+			tables:   map[string]*entschema.Table{},
+			pk:       map[string]string{},
+			children: map[string][]fkChild{},
+			onUpdate: map[string][]fkChild{},
+			join:     map[string]bool{},
+		},
+	}
+	for _, o := range opts {
+		if err := o(&d.cfg); err != nil {
+			return nil, err
+		}
+	}
+	if err := d.cfg.resolve(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Unwrap returns the wrapped driver.
+func (d *Driver) Unwrap() dialect.Driver { return d.drv }
+
+// Cache returns the driver's cache.
+func (d *Driver) Cache() *core.Cache { return d.cache }
+
+// Dialect returns the wrapped driver's dialect.
+func (d *Driver) Dialect() string { return d.dialect }
+
+// Close closes the wrapped driver. The cache stays open: it may be shared.
+func (d *Driver) Close() error { return d.drv.Close() }
+
+// stmt returns the parsed form of query, memoised.
+func (d *Driver) stmt(query string) *stmt {
+	if s, ok := d.memo.Load(query); ok {
+		return s.(*stmt)
+	}
+	s := parse(query)
+	if s.keyRead {
+		h := fnv.New64a()
+		h.Write([]byte(d.dialect))
+		h.Write([]byte{0})
+		h.Write([]byte(s.prefix))
+		s.shape = strconv.FormatUint(h.Sum64(), 36)
+	}
+	if d.memoN.Load() < memoLimit {
+		if _, loaded := d.memo.LoadOrStore(query, s); !loaded {
+			d.memoN.Add(1)
+		}
+	}
+	return s
+}
+
+// Exec runs a statement that returns no rows and invalidates what it
+// wrote. Outside a transaction the statement has committed when it
+// returns, so the bump follows at once.
+func (d *Driver) Exec(ctx context.Context, query string, args, v any) error {
+	s := d.stmt(query)
+	if !s.writes() {
+		return d.drv.Exec(ctx, query, args, v)
+	}
+	w := d.writeSet(s, args)
+	err := d.drv.Exec(ctx, query, args, v)
+	// Also on error: the outcome of a failed statement may be unknown,
+	// and a needless bump costs only a miss.
+	d.publish(ctx, nil, w)
+	return err
+}
+
+// Query runs a statement that returns rows: a cacheable read is answered
+// from the cache; a write with RETURNING is invalidated once its rows are
+// read and closed.
+func (d *Driver) Query(ctx context.Context, query string, args, v any) error {
+	s := d.stmt(query)
+	switch {
+	case s.kind == kSelect:
+		return d.read(ctx, s, query, args, v)
+	case s.writes():
+		return d.writeQuery(ctx, d.drv, nil, s, query, args, v)
+	}
+	return d.drv.Query(ctx, query, args, v)
+}
+
+// ExecContext runs a raw statement (Ent's sql/execquery feature) and
+// invalidates what it wrote.
+func (d *Driver) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ex, ok := d.drv.(interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("hydraent: driver %T has no ExecContext", d.drv)
+	}
+	s := d.stmt(query)
+	if !s.writes() {
+		return ex.ExecContext(ctx, query, args...)
+	}
+	w := d.writeSet(s, args)
+	res, err := ex.ExecContext(ctx, query, args...)
+	d.publish(ctx, nil, w)
+	return res, err
+}
+
+// QueryContext runs a raw query (Ent's sql/execquery feature). It is never
+// cached; a write with RETURNING is read to the end before its bump and
+// then replayed, so the bump follows its commit.
+func (d *Driver) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	qr, ok := d.drv.(interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("hydraent: driver %T has no QueryContext", d.drv)
+	}
+	return rawQuery(ctx, d, nil, qr, query, args)
+}
+
+// Tx starts a transaction. Reads inside it bypass the cache; its writes
+// are invalidated when it commits, and forgotten when it rolls back.
+func (d *Driver) Tx(ctx context.Context) (dialect.Tx, error) {
+	tx, err := d.drv.Tx(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return d.newTx(ctx, tx), nil
+}
+
+// BeginTx starts a transaction with options; the generated client's
+// BeginTx requires the driver to have it.
+func (d *Driver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, error) {
+	b, ok := d.drv.(interface {
+		BeginTx(context.Context, *sql.TxOptions) (dialect.Tx, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("hydraent: driver %T has no BeginTx", d.drv)
+	}
+	tx, err := b.BeginTx(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return d.newTx(ctx, tx), nil
+}
+
+func (d *Driver) newTx(ctx context.Context, tx dialect.Tx) *Tx {
+	return &Tx{tx: tx, d: d, buf: d.cache.NewTxBuffer(), ctx: context.WithoutCancel(ctx)}
+}
+
+// Tx is a transaction of a Driver. It collects the tags of its writes and
+// publishes them after a commit; a rollback publishes nothing.
+type Tx struct {
+	tx    dialect.Tx
+	d     *Driver
+	buf   *core.TxBuffer
+	ctx   context.Context
+	flush atomic.Bool
+}
+
+// Exec runs a statement in the transaction and records what it wrote.
+func (t *Tx) Exec(ctx context.Context, query string, args, v any) error {
+	s := t.d.stmt(query)
+	if !s.writes() {
+		return t.tx.Exec(ctx, query, args, v)
+	}
+	w := t.d.writeSet(s, args)
+	err := t.tx.Exec(ctx, query, args, v)
+	t.d.publish(ctx, t, w)
+	return err
+}
+
+// Query runs a statement in the transaction. Reads are never cached here:
+// they could see, and would store, rows that are not committed.
+func (t *Tx) Query(ctx context.Context, query string, args, v any) error {
+	s := t.d.stmt(query)
+	if s.writes() {
+		return t.d.writeQuery(ctx, t.tx, t, s, query, args, v)
+	}
+	return t.tx.Query(ctx, query, args, v)
+}
+
+// ExecContext runs a raw statement in the transaction.
+func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	ex, ok := t.tx.(interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("hydraent: transaction %T has no ExecContext", t.tx)
+	}
+	s := t.d.stmt(query)
+	if !s.writes() {
+		return ex.ExecContext(ctx, query, args...)
+	}
+	w := t.d.writeSet(s, args)
+	res, err := ex.ExecContext(ctx, query, args...)
+	t.d.publish(ctx, t, w)
+	return res, err
+}
+
+// QueryContext runs a raw query in the transaction.
+func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	qr, ok := t.tx.(interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	})
+	if !ok {
+		return nil, fmt.Errorf("hydraent: transaction %T has no QueryContext", t.tx)
+	}
+	return rawQuery(ctx, t.d, t, qr, query, args)
+}
+
+// Commit commits the transaction, then publishes its writes. They are
+// published even when Commit fails, whose outcome may be unknown: a
+// needless bump costs a miss, a missing one would serve stale rows.
+func (t *Tx) Commit() error {
+	err := t.tx.Commit()
+	_ = t.buf.Commit(t.ctx) // a failed bump is retried by core and logged there
+	if t.flush.Load() {
+		_ = t.d.cache.Flush(t.ctx)
+	}
+	return err
+}
+
+// Rollback rolls the transaction back and forgets its writes.
+func (t *Tx) Rollback() error {
+	err := t.tx.Rollback()
+	t.buf.Rollback()
+	return err
+}
+
+// rawQuery runs a raw query; a write is read to the end (so it has run to
+// completion), invalidated, and handed back as a replay.
+func rawQuery(ctx context.Context, d *Driver, tx *Tx, qr interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+}, query string, args []any) (*sql.Rows, error) {
+	s := d.stmt(query)
+	if !s.writes() {
+		return qr.QueryContext(ctx, query, args...)
+	}
+	w := d.writeSet(s, args)
+	w.rows = true // RETURNING values are not captured here
+	rows, err := qr.QueryContext(ctx, query, args...)
+	if err != nil {
+		d.publish(ctx, tx, w)
+		return nil, err
+	}
+	rs, err := rowset.Record(rows)
+	d.publish(ctx, tx, w)
+	if err != nil {
+		return nil, fmt.Errorf("hydraent: read result of %q: %w", query, err)
+	}
+	return rs.Rows(ctx)
+}

@@ -1,0 +1,227 @@
+package hydraent
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"unicode"
+
+	entschema "entgo.io/ent/dialect/sql/schema"
+	"github.com/go-openapi/inflect"
+
+	"github.com/hydracache/hydracache/core"
+)
+
+// ErrConfig is wrapped by the errors NewDriver returns for options that do
+// not fit together.
+var ErrConfig = errors.New("hydraent: invalid configuration")
+
+// Option configures a Driver.
+type Option func(*config) error
+
+// TableNamer is implemented by an entity type that names its table, for
+// types whose table is not Ent's default (snake_case plural of the type
+// name). Generated packages hold the name as a constant, so the method is
+// one line in a non-generated file: func (User) CacheTable() string {
+// return user.Table }.
+type TableNamer interface {
+	CacheTable() string
+}
+
+type config struct {
+	policies map[string]core.Policy // cached tables
+	all      *core.Policy           // cache every table
+	tables   map[string]*entschema.Table
+	pk       map[string]string     // key column of each table
+	children map[string][]fkChild  // tables whose rows a delete of the key table changes
+	join     map[string]bool       // many-to-many join tables
+	onUpdate map[string][]fkChild  // tables whose rows a key change of the table changes
+	entities []core.CacheEntity    // resolved to tables once the schema is known
+}
+
+type fkChild struct {
+	table string
+}
+
+// WithSchema gives the driver the tables of the generated migrate package
+// (migrate.Tables): their key columns, their foreign keys (a delete that
+// cascades or sets NULL changes rows of other tables, which the driver then
+// invalidates) and their join tables. Without it, every table's key column
+// is taken to be "id", and a DELETE flushes the whole namespace, because its
+// cascades are unknown.
+func WithSchema(tables ...*entschema.Table) Option {
+	return func(c *config) error {
+		for _, t := range tables {
+			if t == nil {
+				return fmt.Errorf("%w: nil table", ErrConfig)
+			}
+			c.tables[t.Name] = t
+		}
+		return nil
+	}
+}
+
+// WithEntities opts the given entity types in to caching with the policy
+// their CachePolicy method returns. Pass zero values of the generated types:
+// hydraent.WithEntities(ent.User{}, ent.Pet{}). A type's table is its
+// CacheTable method's result (see TableNamer), else Ent's default name.
+func WithEntities(entities ...core.CacheEntity) Option {
+	return func(c *config) error {
+		for _, e := range entities {
+			if e == nil {
+				return fmt.Errorf("%w: nil entity", ErrConfig)
+			}
+			c.entities = append(c.entities, e)
+		}
+		return nil
+	}
+}
+
+// WithTable opts one table in to caching with policy p.
+func WithTable(table string, p core.Policy) Option {
+	return func(c *config) error {
+		if table == "" {
+			return fmt.Errorf("%w: empty table name", ErrConfig)
+		}
+		c.policies[table] = p
+		return nil
+	}
+}
+
+// WithAllTables caches every table with policy p, except those given their
+// own policy. System catalogs are never cached.
+func WithAllTables(p core.Policy) Option {
+	return func(c *config) error {
+		c.all = &p
+		return nil
+	}
+}
+
+// tableOf returns the table of an entity type.
+func tableOf(e core.CacheEntity) string {
+	if n, ok := e.(TableNamer); ok {
+		return n.CacheTable()
+	}
+	t := reflect.TypeOf(e)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return snake(inflect.Pluralize(t.Name()))
+}
+
+// snake is Ent's snake_case of a type name: UserInfo -> user_info,
+// HTTPCode -> http_code.
+func snake(s string) string {
+	var b strings.Builder
+	j := 0
+	for i := 0; i < len(s); i++ {
+		r := rune(s[i])
+		if i > 0 && i < len(s)-1 && unicode.IsUpper(r) {
+			if unicode.IsLower(rune(s[i-1])) ||
+				j != i-1 && unicode.IsLower(rune(s[i+1])) && unicode.IsLetter(rune(s[i-1])) {
+				j = i
+				b.WriteByte('_')
+			}
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// resolve turns the options into lookup tables.
+func (c *config) resolve() error {
+	for _, e := range c.entities {
+		table := tableOf(e)
+		if len(c.tables) > 0 && c.tables[table] == nil {
+			return fmt.Errorf("%w: entity %T maps to table %q, which the schema does not have (add a CacheTable method)", ErrConfig, e, table)
+		}
+		c.policies[table] = e.CachePolicy()
+	}
+	for name, t := range c.tables {
+		if len(t.PrimaryKey) == 1 {
+			c.pk[name] = t.PrimaryKey[0].Name
+		} else {
+			c.pk[name] = "" // composite or none: no key reads, no key tags
+		}
+		inFK := map[string]bool{}
+		for _, fk := range t.ForeignKeys {
+			for _, col := range fk.Columns {
+				inFK[col.Name] = true
+			}
+			if fk.RefTable == nil {
+				continue
+			}
+			switch fk.OnDelete {
+			case entschema.Cascade, entschema.SetNull, entschema.SetDefault:
+				c.children[fk.RefTable.Name] = append(c.children[fk.RefTable.Name], fkChild{table: name})
+			}
+			switch fk.OnUpdate {
+			case entschema.Cascade, entschema.SetNull, entschema.SetDefault:
+				c.onUpdate[fk.RefTable.Name] = append(c.onUpdate[fk.RefTable.Name], fkChild{table: name})
+			}
+		}
+		all := len(t.Columns) > 0
+		for _, col := range t.Columns {
+			if !inFK[col.Name] {
+				all = false
+			}
+		}
+		c.join[name] = all
+	}
+	return nil
+}
+
+// keyColumn returns the key column of table, "" when it has no single one.
+func (c *config) keyColumn(table string) string {
+	if len(c.tables) == 0 {
+		return "id"
+	}
+	if pk, ok := c.pk[table]; ok {
+		return pk
+	}
+	return "id"
+}
+
+// policy returns the policy of a cached table.
+func (c *config) policy(table string) (core.Policy, bool) {
+	if isCatalog(table) {
+		return core.Policy{}, false
+	}
+	if p, ok := c.policies[table]; ok {
+		return p, true
+	}
+	if c.all != nil {
+		return *c.all, true
+	}
+	return core.Policy{}, false
+}
+
+// listPolicy returns the policy of a collection that reads tables: cached
+// only when every table is cached and allows lists (join tables ride along
+// with the tables they join), with the shortest TTL and every extra tag.
+func (c *config) listPolicy(tables []string) (core.Policy, bool) {
+	var out core.Policy
+	any := false
+	for _, t := range tables {
+		p, ok := c.policy(t)
+		if !ok {
+			if c.join[t] && !isCatalog(t) {
+				continue
+			}
+			return core.Policy{}, false
+		}
+		if p.SkipLists {
+			return core.Policy{}, false
+		}
+		any = true
+		if p.TTL > 0 && (out.TTL == 0 || p.TTL < out.TTL) {
+			out.TTL = p.TTL
+		}
+		if p.NegativeTTL != 0 && (out.NegativeTTL == 0 || p.NegativeTTL < out.NegativeTTL) {
+			out.NegativeTTL = p.NegativeTTL
+		}
+		out.Tags = append(out.Tags, p.Tags...)
+	}
+	return out, any
+}

@@ -1,0 +1,316 @@
+package hydraent
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	entsql "entgo.io/ent/dialect/sql"
+
+	"github.com/hydracache/hydracache/core"
+	"github.com/hydracache/hydracache/core/rowset"
+	"github.com/hydracache/hydracache/keys"
+)
+
+// errNoStore makes core skip storing a load whose result cannot be cached;
+// the caller still gets the rows it loaded.
+var errNoStore = errors.New("hydraent: result not cacheable")
+
+// read answers a SELECT: a key read from entity entries, a cacheable
+// collection from its entry, anything else from the database.
+func (d *Driver) read(ctx context.Context, s *stmt, query string, args, v any) error {
+	rows, ok := v.(*entsql.Rows)
+	if !ok || core.ModeFrom(ctx) == core.ModeBypass {
+		return d.drv.Query(ctx, query, args, v)
+	}
+	argv, ok := args.([]any)
+	if !ok && args != nil {
+		return d.drv.Query(ctx, query, args, v)
+	}
+	if s.keyRead {
+		if done, err := d.readKeys(ctx, s, query, argv, rows); done {
+			return err
+		}
+	}
+	p, ok := d.cfg.listPolicy(s.tables)
+	if !ok {
+		return d.drv.Query(ctx, query, args, v)
+	}
+	fp, err := keys.Query(d.dialect, query, argv)
+	if err != nil {
+		return d.drv.Query(ctx, query, args, v)
+	}
+	desc := core.Collection(fp, s.tables...).WithPolicy(p)
+	var loaded atomic.Pointer[rowset.RowSet]
+	payload, err := d.cache.Fetch(ctx, desc, func(ctx context.Context) ([]byte, error) {
+		rs, err := d.load(ctx, query, argv)
+		if err != nil {
+			return nil, err
+		}
+		loaded.Store(rs)
+		b, err := rs.MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errNoStore, err)
+		}
+		return b, nil
+	})
+	rs := loaded.Load()
+	switch {
+	case err != nil && rs == nil:
+		if errors.Is(err, errNoStore) || errors.Is(err, core.ErrLoaderPanic) {
+			return d.drv.Query(ctx, query, args, v)
+		}
+		return err
+	case rs == nil:
+		rs = new(rowset.RowSet)
+		if err := rs.UnmarshalBinary(payload); err != nil {
+			// core validated the entry's versions, not its payload: a
+			// corrupt one is a miss.
+			return d.drv.Query(ctx, query, args, v)
+		}
+	}
+	return d.replay(ctx, rs, rows)
+}
+
+// load runs query on the database and records its whole result.
+func (d *Driver) load(ctx context.Context, query string, argv []any) (*rowset.RowSet, error) {
+	var r entsql.Rows
+	if err := d.drv.Query(ctx, query, argv, &r); err != nil {
+		return nil, err
+	}
+	rs, err := rowset.Record(r.ColumnScanner)
+	if err != nil {
+		return nil, fmt.Errorf("hydraent: %w", err)
+	}
+	return rs, nil
+}
+
+// replay hands rs to Ent as a real result set.
+func (d *Driver) replay(ctx context.Context, rs *rowset.RowSet, rows *entsql.Rows) error {
+	r, err := rs.Rows(ctx)
+	if err != nil {
+		return err
+	}
+	*rows = entsql.Rows{ColumnScanner: r}
+	return nil
+}
+
+// readKeys answers a read by key from per-row entity entries. done is false
+// when the statement turns out not to be a cacheable key read.
+func (d *Driver) readKeys(ctx context.Context, s *stmt, query string, argv []any, rows *entsql.Rows) (done bool, err error) {
+	table := s.tables[0]
+	pol, ok := d.cfg.policy(table)
+	c := s.conds[0]
+	if !ok || c.col != d.cfg.keyColumn(table) || c.col == "" {
+		return false, nil
+	}
+	ids := make([]string, 0, len(c.params))
+	vals := make([]any, 0, len(c.params))
+	seen := make(map[string]bool, len(c.params))
+	for _, p := range c.params {
+		if p >= len(argv) {
+			return false, nil
+		}
+		k, err := keys.Value(argv[p])
+		if err != nil {
+			return false, nil
+		}
+		if seen[k] {
+			continue // IN (1, 1) returns the row once
+		}
+		seen[k] = true
+		ids = append(ids, k)
+		vals = append(vals, argv[p])
+	}
+	if !c.in {
+		return true, d.readOne(ctx, s, table, ids[0], pol, query, argv, rows)
+	}
+	return true, d.readMany(ctx, s, table, ids, vals, pol, query, argv, rows)
+}
+
+// entity returns the descriptor of one row as read with the columns of
+// shape: the key names the shape, the tags do not, so a write to the row
+// invalidates it in every shape.
+func entity(table, id, shape string, p core.Policy) core.Descriptor {
+	d := core.Descriptor{
+		Key:  keys.Entity(table, id, shape),
+		Tags: []string{keys.EntityTag(table, id), keys.RowsTag(table)},
+	}
+	return d.WithPolicy(p)
+}
+
+func (d *Driver) readOne(ctx context.Context, s *stmt, table, id string, p core.Policy, query string, argv []any, rows *entsql.Rows) error {
+	var loaded atomic.Pointer[rowset.RowSet]
+	payload, err := d.cache.Fetch(ctx, entity(table, id, s.shape, p), func(ctx context.Context) ([]byte, error) {
+		rs, err := d.load(ctx, query, argv)
+		if err != nil {
+			return nil, err
+		}
+		loaded.Store(rs)
+		switch rs.Len() {
+		case 0:
+			d.empty.Store(s.shape, &rowset.RowSet{Columns: rs.Columns})
+			return nil, core.ErrNotFound
+		case 1:
+		default:
+			return nil, errNoStore // not a key after all
+		}
+		b, err := rs.MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", errNoStore, err)
+		}
+		return b, nil
+	})
+	if rs := loaded.Load(); rs != nil && (err == nil || errors.Is(err, core.ErrNotFound) || errors.Is(err, errNoStore)) {
+		return d.replay(ctx, rs, rows)
+	}
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		if e, ok := d.empty.Load(s.shape); ok {
+			return d.replay(ctx, e.(*rowset.RowSet), rows)
+		}
+		// A cached not-found of a shape this process has not seen empty:
+		// no column list to replay it with.
+		return d.drv.Query(ctx, query, argv, rows)
+	case err != nil:
+		if errors.Is(err, errNoStore) || errors.Is(err, core.ErrLoaderPanic) {
+			return d.drv.Query(ctx, query, argv, rows)
+		}
+		return err
+	}
+	rs := new(rowset.RowSet)
+	if err := rs.UnmarshalBinary(payload); err != nil {
+		return d.drv.Query(ctx, query, argv, rows)
+	}
+	return d.replay(ctx, rs, rows)
+}
+
+// readMany answers an IN read by key: each key is an entity entry, and
+// only the missing ones are loaded, with one statement.
+func (d *Driver) readMany(ctx context.Context, s *stmt, table string, ids []string, vals []any, p core.Policy, query string, argv []any, rows *entsql.Rows) error {
+	ds := make([]core.Descriptor, len(ids))
+	for i, id := range ids {
+		ds[i] = entity(table, id, s.shape, p)
+	}
+	var cols atomic.Pointer[[]rowset.Column]
+	var loadedRows atomic.Pointer[map[int][]driver.Value]
+	out, err := d.cache.FetchMany(ctx, ds, func(ctx context.Context, missing []int) ([][]byte, error) {
+		q, qargs := d.missingQuery(s, missing, vals)
+		rs, err := d.load(ctx, q, qargs)
+		if err != nil {
+			return nil, err
+		}
+		cols.Store(&rs.Columns)
+		d.empty.Store(s.shape, &rowset.RowSet{Columns: rs.Columns})
+		at := -1
+		for i, c := range rs.Columns {
+			if c.Name == s.conds[0].col {
+				at = i
+			}
+		}
+		if at < 0 {
+			return nil, errNoStore
+		}
+		byID := make(map[string][]driver.Value, len(rs.Values))
+		for _, row := range rs.Values {
+			k, err := keys.Value(row[at])
+			if err != nil {
+				return nil, errNoStore
+			}
+			byID[k] = row
+			if b, ok := row[at].([]byte); ok {
+				byID[string(b)] = row // a text key read back as bytes
+			}
+		}
+		res := make([][]byte, len(missing))
+		got := make(map[int][]driver.Value, len(missing))
+		found := 0
+		for j, i := range missing {
+			row, ok := byID[ids[i]]
+			if !ok {
+				continue // not found: cached as such
+			}
+			found++
+			got[i] = row
+			b, err := (&rowset.RowSet{Columns: rs.Columns, Values: [][]driver.Value{row}}).MarshalBinary()
+			if err != nil {
+				return nil, fmt.Errorf("%w: %w", errNoStore, err)
+			}
+			res[j] = b
+		}
+		if found != len(rs.Values) {
+			// A row that matches no requested key: the key text of the
+			// database differs from the argument's; do not cache.
+			return nil, errNoStore
+		}
+		loadedRows.Store(&got)
+		return res, nil
+	})
+	if err != nil {
+		if errors.Is(err, errNoStore) || errors.Is(err, core.ErrLoaderPanic) {
+			return d.drv.Query(ctx, query, argv, rows)
+		}
+		return err
+	}
+	var got map[int][]driver.Value
+	if g := loadedRows.Load(); g != nil {
+		got = *g
+	}
+	result := &rowset.RowSet{}
+	if c := cols.Load(); c != nil {
+		result.Columns = *c
+	}
+	for i, b := range out {
+		if b == nil {
+			continue
+		}
+		if row, ok := got[i]; ok {
+			result.Values = append(result.Values, row)
+			continue
+		}
+		var one rowset.RowSet
+		if err := one.UnmarshalBinary(b); err != nil || one.Len() != 1 {
+			return d.drv.Query(ctx, query, argv, rows)
+		}
+		if result.Columns == nil {
+			result.Columns = one.Columns
+		}
+		result.Values = append(result.Values, one.Values[0])
+	}
+	if result.Columns == nil {
+		e, ok := d.empty.Load(s.shape)
+		if !ok {
+			return d.drv.Query(ctx, query, argv, rows)
+		}
+		result.Columns = e.(*rowset.RowSet).Columns
+	}
+	return d.replay(ctx, result, rows)
+}
+
+// missingQuery renders the key read of the missing keys: the statement's
+// own columns and table, then WHERE <key> IN (...).
+func (d *Driver) missingQuery(s *stmt, missing []int, vals []any) (string, []any) {
+	var b strings.Builder
+	b.WriteString(s.prefix)
+	b.WriteString(" WHERE ")
+	b.WriteString(s.keyRef)
+	b.WriteString(" IN (")
+	args := make([]any, len(missing))
+	for j, i := range missing {
+		if j > 0 {
+			b.WriteString(", ")
+		}
+		if d.dialect == "postgres" {
+			b.WriteString("$" + strconv.Itoa(j+1))
+		} else {
+			b.WriteByte('?')
+		}
+		args[j] = vals[i]
+	}
+	b.WriteByte(')')
+	return b.String(), args
+}
