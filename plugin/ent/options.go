@@ -33,11 +33,11 @@ type config struct {
 	policies map[string]core.Policy // cached tables
 	all      *core.Policy           // cache every table
 	tables   map[string]*entschema.Table
-	pk       map[string]string     // key column of each table
-	children map[string][]fkChild  // tables whose rows a delete of the key table changes
-	join     map[string]bool       // many-to-many join tables
-	onUpdate map[string][]fkChild  // tables whose rows a key change of the table changes
-	entities []core.CacheEntity    // resolved to tables once the schema is known
+	pk       map[string]string    // key column of each table
+	children map[string][]fkChild // tables whose rows a delete of the key table changes
+	join     map[string]bool      // many-to-many join tables
+	onUpdate map[string][]fkChild // tables whose rows a key change of the table changes
+	entities []core.CacheEntity   // resolved to tables once the schema is known
 }
 
 type fkChild struct {
