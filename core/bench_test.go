@@ -92,6 +92,15 @@ func BenchmarkHit(b *testing.B) {
 		}
 		benchHit(b, st)
 	})
+	b.Run("store=redis-dial/csc=warm", func(b *testing.B) {
+		client, _ := testenv.Redis(b) // for cleanup of the prefix
+		st, err := store.DialRedis(testenv.RedisClientOption(), store.WithPrefix(shortPrefix(b, client)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		benchHit(b, st)
+	})
 	b.Run("store=redis/csc=off", func(b *testing.B) {
 		cleanup, _ := testenv.Redis(b)
 		ns := shortPrefix(b, cleanup)

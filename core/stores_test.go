@@ -37,6 +37,15 @@ func TestProtocolOnRealStores(t *testing.T) {
 			}
 			return newCacheOn(t, st, "redis")
 		}},
+		{"redis, DialRedis with its mirror", func(t *testing.T) *core.Cache {
+			_, ns := testenv.Redis(t)
+			st, err := store.DialRedis(testenv.RedisClientOption(), store.WithPrefix(ns))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = st.Close() })
+			return newCacheOn(t, st, "dial")
+		}},
 		{"redis cluster", func(t *testing.T) *core.Cache {
 			if testing.Short() {
 				t.Skip("starts three redis-server processes")
@@ -88,23 +97,43 @@ func newCacheOn(t *testing.T, st lib_store.StoreInterface, ns string) *core.Cach
 // version at once; the other sees it when Redis's invalidation push
 // arrives.
 func TestTwoProcessesShareRedis(t *testing.T) {
+	variants := []struct {
+		name string
+		open func(t *testing.T, ns string) lib_store.StoreInterface
+	}{
+		{"NewRedis", func(t *testing.T, ns string) lib_store.StoreInterface {
+			client, err := rueidis.NewClient(testenv.RedisClientOption())
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(client.Close)
+			st, err := store.NewRedis(client, store.WithPrefix(ns))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}},
+		{"DialRedis", func(t *testing.T, ns string) lib_store.StoreInterface {
+			st, err := store.DialRedis(testenv.RedisClientOption(), store.WithPrefix(ns))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = st.Close() })
+			return st
+		}},
+	}
+	for _, v := range variants {
+		t.Run(v.name, func(t *testing.T) {
+			_, ns := testenv.Redis(t)
+			a := newCacheOn(t, v.open(t, ns), "shared")
+			b := newCacheOn(t, v.open(t, ns), "shared")
+			twoProcesses(t, a, b)
+		})
+	}
+}
+
+func twoProcesses(t *testing.T, a, b *core.Cache) {
 	ctx := context.Background()
-	clientA, ns := testenv.Redis(t)
-	clientB, err := rueidis.NewClient(testenv.RedisClientOption())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer clientB.Close()
-	stA, err := store.NewRedis(clientA, store.WithPrefix(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	stB, err := store.NewRedis(clientB, store.WithPrefix(ns))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := newCacheOn(t, stA, "shared")
-	b := newCacheOn(t, stB, "shared")
 	db := &fakeDB{val: "v0"}
 	d := core.Entity("users", "1")
 

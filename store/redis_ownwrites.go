@@ -20,6 +20,7 @@ import (
 // It is locked only by writers of that key and by readers of keys written
 // in the last window; readers of other keys never see it.
 type redisOwnMark struct {
+	key      string
 	mu       sync.Mutex
 	dead     bool      // removed from the map; writers must make a new mark
 	gen      uint64    // counts writes begun, to spot overlapping writes
@@ -41,6 +42,9 @@ type redisOwnWrites struct {
 	// cache: Clear deletes keys it does not mark one by one.
 	bypassUntil atomic.Int64
 	clearing    atomic.Int32 // Clear calls running
+	// local, when set, is told of every write before it is sent and after
+	// its reply, so that no mirrored copy older than the write survives it.
+	local *redisLocal
 }
 
 // redisSweepAt is the number of marks above which writes sweep expired ones,
@@ -50,11 +54,14 @@ const redisSweepAt = 1024
 // begin records that a write of key starts and returns the mark and the
 // write's generation for end.
 func (o *redisOwnWrites) begin(key string) (*redisOwnMark, uint64) {
+	if o.local != nil {
+		o.local.invalidate([]string{key})
+	}
 	for {
 		v, ok := o.marks.Load(key)
 		if !ok {
 			var loaded bool
-			v, loaded = o.marks.LoadOrStore(key, &redisOwnMark{})
+			v, loaded = o.marks.LoadOrStore(key, &redisOwnMark{key: key})
 			if !loaded {
 				o.count.Add(1)
 			}
@@ -80,6 +87,10 @@ func (o *redisOwnWrites) begin(key string) (*redisOwnMark, uint64) {
 // another write of the key overlapped it, the outcome is unknown and reads go
 // to the server until the window passes.
 func (o *redisOwnWrites) end(m *redisOwnMark, gen uint64, ok, absent bool, value string) {
+	if o.local != nil {
+		// A read that began during the write may have mirrored the old value.
+		o.local.invalidate([]string{m.key})
+	}
 	m.mu.Lock()
 	m.writers--
 	// The window starts when the reply arrived: the push follows it.
