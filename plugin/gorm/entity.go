@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"slices"
+	"strings"
 	"sync/atomic"
 
 	"gorm.io/gorm"
@@ -16,17 +17,33 @@ import (
 )
 
 // entityDesc returns the descriptor of one row: its key in the scoped or
-// unscoped space, its entity tag and its table's row-epoch tag.
+// unscoped space, its entity tag and its table's row-epoch tag. The
+// prefixes are joined once per model (keys.Join(a)+":"+keys.Join(b) is
+// keys.Join(a, b)), so a hit builds two strings.
 func (p *Plugin) entityDesc(m *model, unscoped bool, pk string) core.Descriptor {
-	sc := m.scoped
+	pk = segment(pk)
+	prefix := m.scopedKey
 	if unscoped {
-		sc = m.unscoped
+		prefix = m.unscopedKey
 	}
 	d := core.Descriptor{
-		Key:  sc.Wrap(keys.Entity(m.table, pk)),
-		Tags: []string{p.entityTag(m.table, pk), p.rowsTag(m.table)},
+		Key:    prefix + pk,
+		Tags:   []string{m.entityTagPrefix + pk, m.rowsTag},
+		Policy: m.policy,
 	}
-	return d.WithPolicy(m.policy)
+	if len(m.policy.Tags) > 0 {
+		d = d.WithTags(m.policy.Tags...)
+	}
+	return d
+}
+
+// segment escapes one key segment as keys.Join does, without allocating
+// for the usual keys.
+func segment(s string) string {
+	if s == "" || strings.ContainsAny(s, ":\\") {
+		return keys.Join(s)
+	}
+	return s
 }
 
 // entityRead answers a key lookup through entity descriptors: one per
@@ -103,8 +120,8 @@ func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
 	for i, raw := range raws {
 		rs := loaded[i]
 		if rs == nil && raw != nil {
-			rs = new(rowset.RowSet)
-			if err := rs.UnmarshalBinary(raw); err != nil {
+			var err error
+			if rs, err = p.decode(raw); err != nil {
 				p.origQuery(db)
 				return
 			}

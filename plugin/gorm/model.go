@@ -32,6 +32,10 @@ type model struct {
 	scoped, unscoped keys.Scope
 	// list prefixes collection keys.
 	list keys.Scope
+	// scopedKey, unscopedKey and entityTagPrefix, followed by a key
+	// segment, are an entity's keys and tag; rowsTag is the table's
+	// row-epoch tag.
+	scopedKey, unscopedKey, entityTagPrefix, rowsTag string
 }
 
 var cacheEntityType = reflect.TypeFor[core.CacheEntity]()
@@ -78,6 +82,10 @@ func (p *Plugin) modelOf(s *schema.Schema) *model {
 	m.scoped = p.scope.With("s", fp)
 	m.unscoped = p.scope.With("u", fp)
 	m.list = p.scope.With("q", fp)
+	m.scopedKey = m.scoped.Wrap(keys.Entity(m.table)) + ":"
+	m.unscopedKey = m.unscoped.Wrap(keys.Entity(m.table)) + ":"
+	m.entityTagPrefix = p.scope.Wrap(keys.EntityTag(m.table)) + ":"
+	m.rowsTag = p.rowsTag(m.table)
 	actual, _ := p.models.LoadOrStore(s, m)
 	return actual.(*model)
 }

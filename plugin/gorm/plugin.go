@@ -38,6 +38,14 @@ type config struct {
 	defaultPolicy *core.Policy
 	skip          map[string]bool
 	bumpTimeout   time.Duration
+	decodedBytes  int64
+}
+
+// WithDecodedCache bounds the memory (default 32 MiB) that keeps decoded
+// copies of hot entries, which saves decoding an entry on every hit; 0
+// turns it off.
+func WithDecodedCache(bytes int64) Option {
+	return func(c *config) { c.decodedBytes = bytes }
 }
 
 // WithNamespace sets the namespace of the plugin's keys and tags. Plugins
@@ -84,16 +92,19 @@ type Plugin struct {
 	dialect   string
 	origQuery func(*gorm.DB)
 	models    sync.Map // *schema.Schema -> *model
+	decoded   decodedCache
+	tables    tablesCache
 }
 
 var _ gorm.Plugin = (*Plugin)(nil)
 
 // New returns a Plugin that caches in cache.
 func New(cache *core.Cache, opts ...Option) *Plugin {
-	p := &Plugin{cache: cache, cfg: config{bumpTimeout: 5 * time.Second}}
+	p := &Plugin{cache: cache, cfg: config{bumpTimeout: 5 * time.Second, decodedBytes: 32 << 20}}
 	for _, o := range opts {
 		o(&p.cfg)
 	}
+	p.decoded.limit = p.cfg.decodedBytes
 	return p
 }
 

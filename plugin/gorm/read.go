@@ -98,14 +98,14 @@ func (p *Plugin) rawRead(db *gorm.DB) {
 func (p *Plugin) listRead(db *gorm.DB, scope keys.Scope, pol core.Policy, extra ...string) {
 	stmt := db.Statement
 	sql := stmt.SQL.String()
-	tables, ok := readTables(sql)
+	tables, ok := p.tables.tables(sql)
 	if !ok {
 		p.origQuery(db)
 		return
 	}
 	for _, t := range extra {
 		if t != "" && !slices.Contains(tables, t) {
-			tables = append(tables, t)
+			tables = append(slices.Clip(tables), t) // never into the memo's array
 		}
 	}
 	if len(tables) == 0 || p.skipped(tables) {
@@ -152,12 +152,12 @@ func (p *Plugin) listRead(db *gorm.DB, scope keys.Scope, pol core.Policy, extra 
 func (p *Plugin) finish(db *gorm.DB, raw []byte, err error) {
 	switch {
 	case err == nil:
-		var rs rowset.RowSet
-		if uerr := rs.UnmarshalBinary(raw); uerr != nil {
+		rs, uerr := p.decode(raw)
+		if uerr != nil {
 			p.origQuery(db) // a corrupt entry is a miss
 			return
 		}
-		replay(db, &rs)
+		replay(db, rs)
 	case errors.Is(err, errNoStore):
 		p.origQuery(db)
 	case errors.Is(err, core.ErrNotFound):
@@ -171,11 +171,11 @@ func (p *Plugin) finish(db *gorm.DB, raw []byte, err error) {
 
 // replay scans a recorded result exactly as gorm:query scans a live one.
 func replay(db *gorm.DB, rs *rowset.RowSet) {
-	rows, err := rs.Rows(db.Statement.Context)
-	if err != nil {
+	if err := db.Statement.Context.Err(); err != nil {
 		db.AddError(err)
 		return
 	}
+	rows := newFastRows(db.Statement.Context, rs)
 	gorm.Scan(rows, db, 0)
 	db.AddError(rows.Close())
 	if db.Statement.Result != nil {

@@ -1,0 +1,188 @@
+package bench
+
+// GORM read benchmarks: uncached, hydragorm (memory and Redis stores),
+// go-gorm/caches v4.0.5 with its README's memory Cacher, and GORM's DryRun
+// (the cost of GORM alone, the floor for any plugin), on the local
+// PostgreSQL.
+//
+//	cd bench && go test -run='^$' -bench='^BenchmarkGorm' -benchmem -count=6 . | tee gorm.txt && benchstat gorm.txt
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-gorm/caches/v4"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"github.com/hydracache/hydracache/core"
+	hydragorm "github.com/hydracache/hydracache/plugin/gorm"
+	"github.com/hydracache/hydracache/store"
+	"github.com/hydracache/hydracache/testing/testenv"
+)
+
+// GormBenchUser is the benchmarks' model.
+type GormBenchUser struct {
+	ID        uint
+	Name      string
+	Email     string
+	Age       int
+	Active    bool
+	CreatedAt time.Time
+}
+
+// CachePolicy opts the model in to hydragorm.
+func (GormBenchUser) CachePolicy() core.Policy { return core.Policy{TTL: time.Hour} }
+
+// memoryCacher is go-gorm/caches' README memory Cacher.
+type memoryCacher struct{ store sync.Map }
+
+func (c *memoryCacher) Get(_ context.Context, key string, q *caches.Query[any]) (*caches.Query[any], error) {
+	val, ok := c.store.Load(key)
+	if !ok {
+		return nil, nil
+	}
+	if err := q.Unmarshal(val.([]byte)); err != nil {
+		return nil, err
+	}
+	return q, nil
+}
+
+func (c *memoryCacher) Store(_ context.Context, key string, val *caches.Query[any]) error {
+	res, err := val.Marshal()
+	if err != nil {
+		return err
+	}
+	c.store.Store(key, res)
+	return nil
+}
+
+func (c *memoryCacher) Invalidate(context.Context) error {
+	c.store.Clear()
+	return nil
+}
+
+// gormSetups opens one *gorm.DB per contender on one seeded schema.
+func gormSetups(b *testing.B) []struct {
+	name string
+	db   *gorm.DB
+} {
+	b.Helper()
+	_, dsn := testenv.Postgres(b)
+	open := func() *gorm.DB {
+		db, err := gorm.Open(postgres.Open(dsn), &gorm.Config{Logger: logger.Discard, SkipDefaultTransaction: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return db
+	}
+	plain := open()
+	if err := plain.AutoMigrate(&GormBenchUser{}); err != nil {
+		b.Fatal(err)
+	}
+	users := make([]GormBenchUser, 1000)
+	for i := range users {
+		users[i] = GormBenchUser{Name: fmt.Sprintf("user%04d", i), Email: fmt.Sprintf("u%d@example.com", i), Age: 18 + i%60, Active: i%2 == 0, CreatedAt: time.Now()}
+	}
+	if err := plain.CreateInBatches(users, 200).Error; err != nil {
+		b.Fatal(err)
+	}
+
+	mem, err := store.NewMemory()
+	if err != nil {
+		b.Fatal(err)
+	}
+	memCache, err := core.New(mem)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = memCache.Close() })
+	hMem := open()
+	if err := hMem.Use(hydragorm.New(memCache)); err != nil {
+		b.Fatal(err)
+	}
+
+	client, prefix := testenv.Redis(b)
+	rst, err := store.NewRedis(client, store.WithPrefix(prefix))
+	if err != nil {
+		b.Fatal(err)
+	}
+	redisCache, err := core.New(rst)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = redisCache.Close() })
+	hRedis := open()
+	if err := hRedis.Use(hydragorm.New(redisCache)); err != nil {
+		b.Fatal(err)
+	}
+
+	peer := open()
+	if err := peer.Use(&caches.Caches{Conf: &caches.Config{Cacher: &memoryCacher{}}}); err != nil {
+		b.Fatal(err)
+	}
+
+	dry := open().Session(&gorm.Session{DryRun: true})
+	return []struct {
+		name string
+		db   *gorm.DB
+	}{
+		{"uncached", plain},
+		{"hydragorm-memory", hMem},
+		{"hydragorm-redis", hRedis},
+		{"go-gorm-caches", peer},
+		{"dryrun", dry},
+	}
+}
+
+// BenchmarkGormFirst is a read by primary key: First(&u, id).
+func BenchmarkGormFirst(b *testing.B) {
+	for _, s := range gormSetups(b) {
+		b.Run(s.name, func(b *testing.B) {
+			read := func() {
+				var u GormBenchUser
+				if err := s.db.First(&u, 42).Error; err != nil {
+					b.Fatal(err)
+				}
+			}
+			for range 3 { // fill, and warm the Redis client-side cache
+				read()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				read()
+			}
+		})
+	}
+}
+
+// BenchmarkGormList is a 20-row list:
+// Where("age > ?", x).Order("id").Limit(20).Find.
+func BenchmarkGormList(b *testing.B) {
+	for _, s := range gormSetups(b) {
+		b.Run(s.name, func(b *testing.B) {
+			read := func() {
+				var us []GormBenchUser
+				if err := s.db.Where("age > ?", 30).Order("id").Limit(20).Find(&us).Error; err != nil {
+					b.Fatal(err)
+				}
+				if len(us) != 20 && !s.db.DryRun {
+					b.Fatalf("%d rows", len(us))
+				}
+			}
+			for range 3 {
+				read()
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				read()
+			}
+		})
+	}
+}
