@@ -94,13 +94,9 @@ func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 	if call.mode == ModeCacheOnly || load == nil {
 		return out, ErrCacheMiss
 	}
-	c.stats.loads.Add(1)
-	loaded, err := load(ctx, missing)
+	loaded, err := c.loadMany(ctx, load, missing)
 	if err != nil {
 		return nil, err
-	}
-	if len(loaded) != len(missing) {
-		return nil, fmt.Errorf("hydracache: loader returned %d values for %d misses", len(loaded), len(missing))
 	}
 	for j, i := range missing {
 		out[i] = loaded[j]
@@ -168,13 +164,19 @@ func (c *Cache) loadAll(ctx context.Context, mode Mode, ds []Descriptor, load Lo
 	for i := range all {
 		all[i] = i
 	}
+	return c.loadMany(ctx, load, all)
+}
+
+// loadMany calls load for the indexes in idx and checks it returned one
+// value for each.
+func (c *Cache) loadMany(ctx context.Context, load LoadManyFunc, idx []int) ([][]byte, error) {
 	c.stats.loads.Add(1)
-	loaded, err := load(ctx, all)
+	loaded, err := load(ctx, idx)
 	if err != nil {
 		return nil, err
 	}
-	if len(loaded) != len(ds) {
-		return nil, fmt.Errorf("hydracache: loader returned %d values for %d misses", len(loaded), len(ds))
+	if len(loaded) != len(idx) {
+		return nil, fmt.Errorf("hydracache: loader returned %d values for %d misses", len(loaded), len(idx))
 	}
 	return loaded, nil
 }

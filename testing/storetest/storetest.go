@@ -24,27 +24,22 @@ import (
 	"time"
 
 	"github.com/eko/gocache/lib/v4/store"
+
+	"github.com/hydracache/hydracache/core"
 )
 
-// The optional interfaces are declared here by method set rather than
-// imported from core so that the suite tests exactly what core asserts
-// without depending on it.
+// The optional interfaces the suite checks are core's own, so that it tests
+// exactly what core asserts.
 
-// BatchGetter matches core.BatchGetter: one result per key, nil if missing.
-type BatchGetter interface {
-	GetMulti(ctx context.Context, keys []string) ([][]byte, error)
-}
+// BatchGetter is core.BatchGetter: one result per key, nil if missing.
+type BatchGetter = core.BatchGetter
 
-// Adder matches core.Adder: set only if absent, return the value stored
+// Adder is core.Adder: set only if absent, return the value stored
 // afterwards.
-type Adder interface {
-	SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) ([]byte, error)
-}
+type Adder = core.Adder
 
-// BatchSetter matches core.BatchSetter: several keys, one TTL.
-type BatchSetter interface {
-	SetMulti(ctx context.Context, keys []string, values [][]byte, ttl time.Duration) error
-}
+// BatchSetter is core.BatchSetter: several keys, one TTL.
+type BatchSetter = core.BatchSetter
 
 // errNotImplemented marks an optional check whose interface the store lacks;
 // Run turns it into a skip.
