@@ -33,6 +33,8 @@ type Driver struct {
 	memo  sync.Map // query text -> *stmt
 	memoN atomic.Int64
 	empty sync.Map // key-read shape -> *rowset.RowSet with no rows, to replay cached not-founds
+
+	decoded decodedMemo
 }
 
 var (

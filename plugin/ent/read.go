@@ -66,12 +66,13 @@ func (d *Driver) read(ctx context.Context, s *stmt, query string, args, v any) e
 		}
 		return err
 	case rs == nil:
-		rs = new(rowset.RowSet)
-		if err := rs.UnmarshalBinary(payload); err != nil {
+		hit, names, err := d.decoded.get(payload)
+		if err != nil {
 			// core validated the entry's versions, not its payload: a
 			// corrupt one is a miss.
 			return d.drv.Query(ctx, query, args, v)
 		}
+		return d.replayNames(ctx, hit, names, rows)
 	}
 	return d.replay(ctx, rs, rows)
 }
@@ -89,13 +90,22 @@ func (d *Driver) load(ctx context.Context, query string, argv []any) (*rowset.Ro
 	return rs, nil
 }
 
-// replay hands rs to Ent as a real result set.
+// replay hands rs to Ent as a result set.
 func (d *Driver) replay(ctx context.Context, rs *rowset.RowSet, rows *entsql.Rows) error {
-	r, err := rs.Rows(ctx)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	*rows = entsql.Rows{ColumnScanner: r}
+	*rows = entsql.Rows{ColumnScanner: &fastRows{rs: rs, ctx: ctx}}
+	return nil
+}
+
+// replayNames is replay with the column names already made: a hit shares
+// them with every other replay of the entry (Ent only reads them).
+func (d *Driver) replayNames(ctx context.Context, rs *rowset.RowSet, names []string, rows *entsql.Rows) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	*rows = entsql.Rows{ColumnScanner: &fastRows{rs: rs, ctx: ctx, names: names}}
 	return nil
 }
 
@@ -182,11 +192,11 @@ func (d *Driver) readOne(ctx context.Context, s *stmt, table, id string, p core.
 		}
 		return err
 	}
-	rs := new(rowset.RowSet)
-	if err := rs.UnmarshalBinary(payload); err != nil {
+	rs, names, err := d.decoded.get(payload)
+	if err != nil {
 		return d.drv.Query(ctx, query, argv, rows)
 	}
-	return d.replay(ctx, rs, rows)
+	return d.replayNames(ctx, rs, names, rows)
 }
 
 // readMany answers an IN read by key: each key is an entity entry, and
@@ -272,8 +282,8 @@ func (d *Driver) readMany(ctx context.Context, s *stmt, table string, ids []stri
 			result.Values = append(result.Values, row)
 			continue
 		}
-		var one rowset.RowSet
-		if err := one.UnmarshalBinary(b); err != nil || one.Len() != 1 {
+		one, _, err := d.decoded.get(b)
+		if err != nil || one.Len() != 1 {
 			return d.drv.Query(ctx, query, argv, rows)
 		}
 		if result.Columns == nil {
