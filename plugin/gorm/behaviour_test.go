@@ -13,6 +13,7 @@ import (
 	"github.com/hydracache/hydracache/core"
 	hydragorm "github.com/hydracache/hydracache/plugin/gorm"
 	"github.com/hydracache/hydracache/store"
+	"github.com/hydracache/hydracache/testing/testenv"
 )
 
 func TestRegisterTwice(t *testing.T) {
@@ -273,4 +274,61 @@ func TestDDLFlushes(t *testing.T) {
 	if got := e.cache.Stats().Bumps; got != bumps {
 		t.Errorf("a transaction with only a savepoint bumped %d tags", got-bumps)
 	}
+}
+
+// TestPreparedStatementsConfig: GORM opened with PrepareStmt wraps its pool
+// before the plugin does; writes still publish at commit and reads hit.
+func TestPreparedStatementsConfig(t *testing.T) {
+	e := newEnv(t, &gorm.Config{PrepareStmt: true})
+	e.seed(3)
+	e.warm(t)
+	if err := e.cached.Transaction(func(tx *gorm.DB) error {
+		return tx.Model(&User{Model: gorm.Model{ID: 1}}).Update("name", "prepared").Error
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tx := e.cached.Begin()
+	if err := tx.Model(&User{Model: gorm.Model{ID: 2}}).Update("name", "rolled back").Error; err != nil {
+		t.Fatal(err)
+	}
+	tx.Rollback()
+	if err := e.cached.Model(&User{Model: gorm.Model{ID: 3}}).Update("age", 5).Error; err != nil {
+		t.Fatal(err)
+	}
+	e.compare(t)
+	if _, n := firstN(e, e.cached, 2); n != 0 {
+		t.Errorf("a rolled-back write invalidated user 2 (%d statements)", n)
+	}
+	if sqlDB, err := e.cached.DB(); err != nil || sqlDB == nil {
+		t.Errorf("DB() through the wrapped pool: %v", err)
+	}
+}
+
+// TestRedisStore runs reads and writes with the Redis store.
+func TestRedisStore(t *testing.T) {
+	client, prefix := testenv.Redis(t)
+	st, err := store.NewRedis(client, store.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache, err := core.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	e := newEnv(t, nil)
+	e.seed(3)
+	db := openGorm(t, counting{db: e.sqlDB, n: &e.n}, nil)
+	if err := db.Use(hydragorm.New(cache, hydragorm.WithNamespace("redis"))); err != nil {
+		t.Fatal(err)
+	}
+	e.cached, e.cache = db, cache
+	e.warm(t)
+	if err := db.Model(&User{Model: gorm.Model{ID: 1}}).Update("name", "redis").Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Delete(&Pet{}, 1).Error; err != nil {
+		t.Fatal(err)
+	}
+	e.compare(t)
 }

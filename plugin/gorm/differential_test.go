@@ -8,6 +8,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	hydragorm "github.com/hydracache/hydracache/plugin/gorm"
 )
 
 // shape is one read, run on a *gorm.DB into a fresh destination.
@@ -116,10 +118,34 @@ func readShapes() []shape {
 		{name: "Raw select (not opted in)", uncached: true, run: many(func(db *gorm.DB, us *[]User) *gorm.DB {
 			return db.Raw("SELECT * FROM users WHERE age > ? ORDER BY id", 22).Find(us)
 		})},
-		{name: "Scan (Row chain)", uncached: true, run: func(db *gorm.DB) (any, *gorm.DB) {
+		{name: "Scan into structs", run: func(db *gorm.DB) (any, *gorm.DB) {
 			var rows []nameAge
 			return &rows, db.Model(&User{}).Order("id").Scan(&rows)
 		}},
+		{name: "Scan into a struct", run: func(db *gorm.DB) (any, *gorm.DB) {
+			var row nameAge
+			return &row, db.Model(&User{}).Where("id = ?", 3).Scan(&row)
+		}},
+		{name: "Scan into maps", run: func(db *gorm.DB) (any, *gorm.DB) {
+			var rows []map[string]any
+			return &rows, db.Model(&User{}).Select("id", "name", "birthday").Order("id").Scan(&rows)
+		}},
+		{name: "Scan none", run: func(db *gorm.DB) (any, *gorm.DB) {
+			var row nameAge
+			return &row, db.Model(&User{}).Where("id = ?", 999).Scan(&row)
+		}},
+		{name: "Raw Scan (not opted in)", uncached: true, run: func(db *gorm.DB) (any, *gorm.DB) {
+			var rows []nameAge
+			return &rows, db.Raw("SELECT name, age FROM users ORDER BY id").Scan(&rows)
+		}},
+		{name: "Raw Scan opted in", run: func(db *gorm.DB) (any, *gorm.DB) {
+			var rows []nameAge
+			return &rows, db.Scopes(hydragorm.RawTables("users")).Raw("SELECT name, age FROM users WHERE age > ? ORDER BY id", 21).Scan(&rows)
+		}},
+		{name: "Raw Find opted in", run: many(func(db *gorm.DB, us *[]User) *gorm.DB {
+			return db.Scopes(hydragorm.RawTables()).Raw("SELECT * FROM users WHERE age > ? ORDER BY id", 22).Find(us)
+		})},
+		{name: "First with another key in the struct", run: one(func(db *gorm.DB, u *User) *gorm.DB { u.ID = 6; return db.First(u, 7) })},
 		{name: "Locking", uncached: true, run: many(func(db *gorm.DB, us *[]User) *gorm.DB {
 			return db.Clauses(clause.Locking{Strength: "UPDATE"}).Order("id").Find(us)
 		})},

@@ -75,7 +75,7 @@ func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
 			replay(db, rs)
 			return
 		}
-		p.finish(db, raw, err)
+		p.finish(db, raw, err, querySink(p))
 		return
 	}
 

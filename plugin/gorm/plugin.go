@@ -91,6 +91,7 @@ type Plugin struct {
 	scope     keys.Scope // namespace of every key and tag
 	dialect   string
 	origQuery func(*gorm.DB)
+	origRow   func(*gorm.DB)
 	models    sync.Map // *schema.Schema -> *model
 	decoded   decodedCache
 	tables    tablesCache
@@ -143,9 +144,14 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	if p.origQuery == nil {
 		p.origQuery = callbacks.Query
 	}
+	p.origRow = db.Callback().Row().Get("gorm:row")
+	if p.origRow == nil {
+		p.origRow = callbacks.RowQuery
+	}
 	cb := db.Callback()
 	for _, err := range []error{
 		cb.Query().Replace("gorm:query", p.query),
+		cb.Row().Replace("gorm:row", p.row),
 		cb.Create().After("gorm:create").Register("hydracache:after_create", p.afterCreate),
 		cb.Update().After("gorm:update").Register("hydracache:after_update", p.afterUpdate),
 		cb.Delete().After("gorm:delete").Register("hydracache:after_delete", p.afterDelete),

@@ -96,11 +96,25 @@ func (p *Plugin) rawRead(db *gorm.DB) {
 // listRead reads a built statement through a collection descriptor tagged
 // with every table the SQL names.
 func (p *Plugin) listRead(db *gorm.DB, scope keys.Scope, pol core.Policy, extra ...string) {
+	p.collection(db, scope, pol, querySink(p), extra...)
+}
+
+// sink is where a collection read ends: the Query chain scans the rows
+// into the destination, the Row chain hands them to Scan.
+type sink struct {
+	fallback func(*gorm.DB)                 // the chain's own callback
+	deliver  func(*gorm.DB, *rowset.RowSet) // answer with recorded rows
+}
+
+func querySink(p *Plugin) sink { return sink{fallback: p.origQuery, deliver: replay} }
+
+// collection answers a built statement through a collection descriptor.
+func (p *Plugin) collection(db *gorm.DB, scope keys.Scope, pol core.Policy, out sink, extra ...string) {
 	stmt := db.Statement
 	sql := stmt.SQL.String()
 	tables, ok := p.tables.tables(sql)
 	if !ok {
-		p.origQuery(db)
+		out.fallback(db)
 		return
 	}
 	for _, t := range extra {
@@ -109,12 +123,12 @@ func (p *Plugin) listRead(db *gorm.DB, scope keys.Scope, pol core.Policy, extra 
 		}
 	}
 	if len(tables) == 0 || p.skipped(tables) {
-		p.origQuery(db)
+		out.fallback(db)
 		return
 	}
 	fp, err := keys.Query(p.dialect, sql, stmt.Vars)
 	if err != nil {
-		p.origQuery(db)
+		out.fallback(db)
 		return
 	}
 	tags := make([]string, len(tables))
@@ -142,26 +156,26 @@ func (p *Plugin) listRead(db *gorm.DB, scope keys.Scope, pol core.Policy, extra 
 		return b, nil
 	})
 	if rs := mine.Load(); rs != nil && (err == nil || errors.Is(err, errNoStore)) {
-		replay(db, rs)
+		out.deliver(db, rs)
 		return
 	}
-	p.finish(db, raw, err)
+	p.finish(db, raw, err, out)
 }
 
 // finish replays an encoded result, or handles Fetch's error.
-func (p *Plugin) finish(db *gorm.DB, raw []byte, err error) {
+func (p *Plugin) finish(db *gorm.DB, raw []byte, err error, out sink) {
 	switch {
 	case err == nil:
 		rs, uerr := p.decode(raw)
 		if uerr != nil {
-			p.origQuery(db) // a corrupt entry is a miss
+			out.fallback(db) // a corrupt entry is a miss
 			return
 		}
-		replay(db, rs)
+		out.deliver(db, rs)
 	case errors.Is(err, errNoStore):
-		p.origQuery(db)
+		out.fallback(db)
 	case errors.Is(err, core.ErrNotFound):
-		replay(db, &rowset.RowSet{})
+		out.deliver(db, &rowset.RowSet{})
 	default:
 		// The database's error, core.ErrCacheMiss in cache-only mode, or
 		// the caller's context.
