@@ -332,3 +332,27 @@ func TestRedisStore(t *testing.T) {
 	}
 	e.compare(t)
 }
+
+// TestMultiKeyLoadsOnlyMisses: a read of several keys loads the missing
+// ones with one statement and answers the others from the cache.
+func TestMultiKeyLoadsOnlyMisses(t *testing.T) {
+	e := newEnv(t, nil)
+	e.seed(5)
+	firstN(e, e.cached, 1)
+	firstN(e, e.cached, 3)
+	before := e.cache.Stats()
+	var us []User
+	if n := e.statements(func() { e.cached.Find(&us, []int{1, 2, 3, 4, 404}) }); n != 1 {
+		t.Errorf("%d statements, want one IN query", n)
+	}
+	s := e.cache.Stats()
+	if s.Hits-before.Hits != 2 || s.Misses-before.Misses != 3 || s.Loads-before.Loads != 1 {
+		t.Errorf("hits %d misses %d loads %d, want 2, 3, 1", s.Hits-before.Hits, s.Misses-before.Misses, s.Loads-before.Loads)
+	}
+	if len(us) != 4 {
+		t.Fatalf("%d users", len(us))
+	}
+	if n := e.statements(func() { e.cached.Find(&us, []int{4, 404, 2}) }); n != 0 {
+		t.Errorf("second read: %d statements (404 is cached as not found)", n)
+	}
+}
