@@ -13,6 +13,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
+	lib "github.com/eko/gocache/lib/v4/store"
 	_ "github.com/glebarez/go-sqlite" // registers "sqlite"
 
 	"github.com/hydracache/hydracache/core"
@@ -132,11 +133,25 @@ func forEachDB(t *testing.T, f func(t *testing.T, e *env)) {
 
 func newEnv(t *testing.T, open opener, opts []hydraent.Option) *env {
 	t.Helper()
-	dia, db := open(t)
 	st, err := store.NewMemory()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newEnvStore(t, open, opts, st)
+}
+
+func redisStore(t *testing.T) lib.StoreInterface {
+	client, prefix := testenv.Redis(t)
+	st, err := store.NewRedis(client, store.WithPrefix(prefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func newEnvStore(t *testing.T, open opener, opts []hydraent.Option, st lib.StoreInterface) *env {
+	t.Helper()
+	dia, db := open(t)
 	cache, err := core.New(st, core.WithNamespace(strings.ReplaceAll(t.Name(), "/", "_")))
 	if err != nil {
 		t.Fatal(err)

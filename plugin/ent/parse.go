@@ -86,6 +86,16 @@ func parse(query string) *stmt {
 		return p.deleteStmt()
 	case first.is("CREATE"), first.is("ALTER"), first.is("DROP"), first.is("TRUNCATE"), first.is("RENAME"), first.is("COMMENT"):
 		return p.ddlStmt()
+	case first.is("WITH"):
+		// A CTE may hide a write (WITH x AS (DELETE ...)): then it is
+		// unknown; else a read that is not cached (CTE names look like
+		// tables).
+		for _, t := range toks {
+			if t.is("INSERT") || t.is("UPDATE") || t.is("DELETE") || t.is("MERGE") {
+				return &stmt{kind: kUnknown}
+			}
+		}
+		return &stmt{kind: kRead}
 	case first.is("PRAGMA"):
 		// "PRAGMA foreign_keys = off" changes no rows; pragmas that do
 		// (none that Ent or Atlas send) are not told apart.

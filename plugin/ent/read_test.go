@@ -9,8 +9,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/hydracache/hydracache/core"
+	hydraent "github.com/hydracache/hydracache/plugin/ent"
 	"github.com/hydracache/hydracache/plugin/ent/entschema"
 	"github.com/hydracache/hydracache/plugin/ent/entschema/group"
+	"github.com/hydracache/hydracache/plugin/ent/entschema/migrate"
 	"github.com/hydracache/hydracache/plugin/ent/entschema/pet"
 	"github.com/hydracache/hydracache/plugin/ent/entschema/setting"
 	"github.com/hydracache/hydracache/plugin/ent/entschema/user"
@@ -64,6 +66,10 @@ func readShapes(ids func() (int, uuid.UUID)) []shape {
 			ps, err := c.Pet.Query().Where(pet.IDIn(4, 1, 2)).All(ctx)
 			sort.Slice(ps, func(i, j int) bool { return ps[i].ID < ps[j].ID })
 			return ps, err
+		}},
+		{"IDInGroups", func(ctx context.Context, c *entschema.Client) (any, error) {
+			_, g := ids()
+			return c.Group.Query().Where(group.IDIn(g, uuid.MustParse("00000000-0000-4000-8000-000000000001"))).All(ctx)
 		}},
 		{"IDInSettings", func(ctx context.Context, c *entschema.Client) (any, error) {
 			return c.Setting.Query().Where(setting.IDIn("theme", "nope")).All(ctx)
@@ -162,6 +168,70 @@ func TestDifferential(t *testing.T) {
 		}
 	})
 }
+
+// TestDifferentialRedis runs the differential on PostgreSQL with the Redis
+// store, whose hits come from rueidis's client-side cache.
+func TestDifferentialRedis(t *testing.T) {
+	e := newEnvStore(t, postgresDB, nil, redisStore(t))
+	e.seed(t)
+	ctx := context.Background()
+	uid := firstUserID(ctx, e.raw)
+	gid := groupID(ctx, e.raw, "admins")
+	ids := func() (int, uuid.UUID) { return uid, gid }
+	for _, s := range readShapes(ids) {
+		want, _ := s.run(ctx, e.raw)
+		s.run(ctx, e.cached)
+		e.count.take()
+		got, _ := s.run(ctx, e.cached)
+		if n := len(e.count.take()); n != 0 {
+			t.Errorf("%s: warm read ran %d statements", s.name, n)
+		}
+		if err := equal(want, got); err != nil {
+			t.Errorf("%s: %v", s.name, err)
+		}
+	}
+	// A write through the cached client is seen at once.
+	e.cached.User.UpdateOneID(uid).SetName("renamed").ExecX(ctx)
+	if n := e.cached.User.GetX(ctx, uid).Name; n != "renamed" {
+		t.Fatalf("after update: %q", n)
+	}
+}
+
+// TestAllTables caches every table without per-type opt-in.
+func TestAllTables(t *testing.T) {
+	e := newEnv(t, sqliteDB, []hydraent.Option{hydraent.WithSchema(migrate.Tables...), hydraent.WithAllTables(core.Policy{})})
+	e.seed(t)
+	ctx := context.Background()
+	e.cached.Setting.GetX(ctx, "theme")
+	e.cached.Group.Query().WithUsers().AllX(ctx)
+	e.count.take()
+	e.cached.Setting.GetX(ctx, "theme")
+	e.cached.Group.Query().WithUsers().AllX(ctx)
+	if s := e.count.take(); len(s) != 0 {
+		t.Fatalf("warm reads ran %q", s)
+	}
+}
+
+// TestOptIn leaves tables that did not opt in uncached.
+func TestOptIn(t *testing.T) {
+	e := newEnv(t, sqliteDB, []hydraent.Option{hydraent.WithSchema(migrate.Tables...), hydraent.WithEntities(entschema.User{})})
+	e.seed(t)
+	ctx := context.Background()
+	for range 2 {
+		e.cached.Setting.GetX(ctx, "theme")
+		e.cached.User.Query().WithPets().AllX(ctx) // users cached, pets not
+	}
+	if s := e.count.take(); len(s) != 5 {
+		t.Fatalf("want 5 statements (2 settings, 1 user list, 2 pet lists), got %d: %q", len(s), s)
+	}
+	if _, err := hydraent.NewDriver(e.drv.Unwrap(), e.cache, hydraent.WithSchema(migrate.Tables...), hydraent.WithEntities(unknownEntity{})); err == nil {
+		t.Fatal("an entity whose table the schema lacks was accepted")
+	}
+}
+
+type unknownEntity struct{}
+
+func (unknownEntity) CachePolicy() core.Policy { return core.Policy{} }
 
 // TestKeyReadsShareRows shows IDIn loading only the rows Get did not.
 func TestKeyReadsShareRows(t *testing.T) {
