@@ -44,8 +44,9 @@ type Redis struct {
 	csTTL   time.Duration
 	cluster bool // keys of one batch may live in different slots
 	own     redisOwnWrites
-	local   *redisLocal // DialRedis only: mirror of client-side cached values
-	owned   bool        // DialRedis made the client: Close closes it
+	local   *redisLocal   // DialRedis only: mirror of client-side cached values
+	owned   bool          // DialRedis made the client: Close closes it
+	timeout time.Duration // bounds each network call (WithTimeout)
 }
 
 type redisConfig struct {
@@ -53,6 +54,7 @@ type redisConfig struct {
 	csTTL      time.Duration
 	window     time.Duration
 	localBytes int64
+	timeout    time.Duration
 }
 
 // RedisOption configures NewRedis.
@@ -96,9 +98,10 @@ func NewRedis(client rueidis.Client, opts ...RedisOption) (*Redis, error) {
 		return nil, errors.New("hydracache/store: NewRedis: nil rueidis client")
 	}
 	cfg := redisConfig{
-		prefix: DefaultRedisPrefix,
-		csTTL:  DefaultRedisClientCacheTTL,
-		window: DefaultRedisOwnWriteWindow,
+		prefix:  DefaultRedisPrefix,
+		csTTL:   DefaultRedisClientCacheTTL,
+		window:  DefaultRedisOwnWriteWindow,
+		timeout: DefaultRedisTimeout,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
@@ -110,7 +113,7 @@ func NewRedis(client rueidis.Client, opts ...RedisOption) (*Redis, error) {
 		return nil, fmt.Errorf("hydracache/store: NewRedis: own-write window must be positive, got %v", cfg.window)
 	}
 	r := &Redis{client: client, prefix: cfg.prefix, csTTL: cfg.csTTL,
-		cluster: client.Mode() == rueidis.ClientModeCluster}
+		cluster: client.Mode() == rueidis.ClientModeCluster, timeout: cfg.timeout}
 	r.own.window = cfg.window
 	return r, nil
 }
@@ -243,6 +246,8 @@ func (r *Redis) Get(ctx context.Context, key any) (any, error) {
 
 // get reads one prefixed key, from the client-side cache when that is safe.
 func (r *Redis) get(ctx context.Context, k string) (string, bool, error) {
+	ctx, lazy := r.lazyCtx(ctx)
+	defer lazy.release()
 	if r.csTTL > 0 && !r.own.bypassAll() {
 		mark := r.own.lookup(k)
 		v, found, err := redisString(r.client.DoCache(ctx, r.client.B().Get().Key(k).Cache(), r.csTTL))
@@ -280,6 +285,8 @@ func (r *Redis) GetWithTTL(ctx context.Context, key any) (any, time.Duration, er
 	if err != nil {
 		return nil, 0, fmt.Errorf("hydracache/store: redis get with ttl: %w", err)
 	}
+	ctx, cancel := r.timeoutCtx(ctx)
+	defer cancel()
 	res := r.client.DoMulti(ctx, r.client.B().Get().Key(k).Build(), r.client.B().Pttl().Key(k).Build())
 	v, found, err := redisString(res[0])
 	if err != nil {
@@ -314,6 +321,8 @@ func (r *Redis) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
 		return out, nil
 	}
 	if r.csTTL <= 0 || r.own.bypassAll() {
+		ctx, lazy := r.lazyCtx(ctx)
+		defer lazy.release()
 		if err := r.getMultiDirect(ctx, keys, nil, out); err != nil {
 			return nil, err
 		}
@@ -321,6 +330,8 @@ func (r *Redis) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
 	}
 	full := r.fullKeys(keys)
 	if r.local == nil {
+		ctx, lazy := r.lazyCtx(ctx) // not started by a client-side cache hit
+		defer lazy.release()
 		if err := r.getMultiCached(ctx, keys, full, nil, out); err != nil {
 			return nil, err
 		}
@@ -335,8 +346,10 @@ func (r *Redis) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
 		}
 	}
 	if len(missing) == 0 {
-		return out, nil
+		return out, nil // mirror hits: no timeout needed, none made
 	}
+	ctx, lazy := r.lazyCtx(ctx)
+	defer lazy.release()
 	if err := r.getMultiCached(ctx, keys, full, missing, out); err != nil {
 		return nil, err
 	}
@@ -554,6 +567,8 @@ func (r *Redis) Set(ctx context.Context, key any, value any, options ...lib.Opti
 	if b, ok := value.([]byte); ok {
 		expected = string(b) // v aliases the caller's slice; the mark outlives it
 	}
+	ctx, cancel := r.timeoutCtx(ctx)
+	defer cancel()
 	mark, gen := r.own.begin(k)
 	err = r.client.Do(ctx, r.setCmd(k, v, px)).Error()
 	r.own.end(mark, gen, err == nil, false, expected)
@@ -579,6 +594,8 @@ func (r *Redis) SetNX(ctx context.Context, key string, value []byte, ttl time.Du
 	} else {
 		cmd = c.Build()
 	}
+	ctx, cancel := r.timeoutCtx(ctx)
+	defer cancel()
 	mark, gen := r.own.begin(k)
 	old, existed, err := redisString(r.client.Do(ctx, cmd))
 	stored := string(value) // we set it; a copy, since value is the caller's
@@ -614,6 +631,8 @@ func (r *Redis) SetMulti(ctx context.Context, keys []string, values [][]byte, tt
 		cmds[i] = r.setCmd(k, rueidis.BinaryString(values[i]), px)
 		marks[i], gens[i] = r.own.begin(k)
 	}
+	ctx, cancel := r.timeoutCtx(ctx)
+	defer cancel()
 	var first error
 	for i, res := range r.client.DoMulti(ctx, cmds...) {
 		err := res.Error()
@@ -632,6 +651,8 @@ func (r *Redis) Delete(ctx context.Context, key any) error {
 	if err != nil {
 		return fmt.Errorf("hydracache/store: redis delete: %w", err)
 	}
+	ctx, cancel := r.timeoutCtx(ctx)
+	defer cancel()
 	mark, gen := r.own.begin(k)
 	err = r.client.Do(ctx, r.client.B().Unlink().Key(k).Build()).Error()
 	r.own.end(mark, gen, err == nil, true, "")
@@ -670,7 +691,9 @@ func (r *Redis) Clear(ctx context.Context) error {
 	for addr, node := range r.client.Nodes() {
 		var cursor uint64
 		for {
-			entry, err := node.Do(ctx, node.B().Scan().Cursor(cursor).Match(match).Count(1000).Build()).AsScanEntry()
+			sctx, cancel := r.timeoutCtx(ctx) // per round trip: a big keyspace takes many
+			entry, err := node.Do(sctx, node.B().Scan().Cursor(cursor).Match(match).Count(1000).Build()).AsScanEntry()
+			cancel()
 			if err != nil {
 				return fmt.Errorf("hydracache/store: redis clear: scan %s on %s: %w", match, addr, err)
 			}
@@ -679,7 +702,10 @@ func (r *Redis) Clear(ctx context.Context) error {
 				for i, k := range entry.Elements {
 					cmds[i] = r.client.B().Unlink().Key(k).Build()
 				}
-				for i, res := range r.client.DoMulti(ctx, cmds...) {
+				uctx, cancel := r.timeoutCtx(ctx)
+				results := r.client.DoMulti(uctx, cmds...)
+				cancel()
+				for i, res := range results {
 					if err := res.Error(); err != nil {
 						return fmt.Errorf("hydracache/store: redis clear: unlink %q: %w", entry.Elements[i], err)
 					}
