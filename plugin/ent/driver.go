@@ -14,6 +14,7 @@ import (
 
 	"github.com/hydracache/hydracache/core"
 	"github.com/hydracache/hydracache/core/rowset"
+	"github.com/hydracache/hydracache/keys"
 )
 
 // memoLimit bounds the parsed-statement memo. Ent renders one text per
@@ -92,7 +93,14 @@ func (d *Driver) stmt(query string) *stmt {
 		return s.(*stmt)
 	}
 	s := parse(query)
+	if s.kind == kSelect {
+		for _, t := range s.tables {
+			s.tableTags = append(s.tableTags, keys.TableTag(t))
+		}
+	}
 	if s.keyRead {
+		s.entityPrefix = keys.EntityTag(s.tables[0])
+		s.rowsTag = keys.RowsTag(s.tables[0])
 		h := fnv.New64a()
 		h.Write([]byte(d.dialect))
 		h.Write([]byte{0})

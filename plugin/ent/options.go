@@ -185,13 +185,10 @@ func (c *config) keyColumn(table string) string {
 
 // policy returns the policy of a cached table.
 func (c *config) policy(table string) (core.Policy, bool) {
-	if isCatalog(table) {
-		return core.Policy{}, false
-	}
 	if p, ok := c.policies[table]; ok {
-		return p, true
+		return p, true // named by the user: a catalog would be their choice
 	}
-	if c.all != nil {
+	if c.all != nil && !isCatalog(table) {
 		return *c.all, true
 	}
 	return core.Policy{}, false

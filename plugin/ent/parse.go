@@ -36,7 +36,12 @@ type stmt struct {
 	prefix  string // the text before WHERE: the shape of the row
 	keyRef  string // the key column as written in WHERE ("users"."id")
 	shape   string // short hash of dialect and prefix, set by the Driver
-	limit   bool   // the key read carries a LIMIT
+
+	// Set by the Driver for reads, so that a hit builds no tag it can reuse.
+	entityPrefix string   // keys.EntityTag(table): an entity tag is this, ':', the key
+	rowsTag      string   // keys.RowsTag(table)
+	tableTags    []string // keys.TableTag of every table read
+	limit        bool     // the key read carries a LIMIT
 
 	conds      []keyCond // top-level key conjuncts of WHERE
 	condsKnown bool      // WHERE is a plain conjunction (no OR, no sub-structure at the top)

@@ -3,6 +3,9 @@ package hydraent
 import (
 	"reflect"
 	"testing"
+
+	"github.com/hydracache/hydracache/core"
+	"github.com/hydracache/hydracache/keys"
 )
 
 func TestParseReads(t *testing.T) {
@@ -124,4 +127,23 @@ func FuzzParse(f *testing.F) {
 	f.Add("INSERT INTO `t` (`a`) VALUES (?), (?) RETURNING `a`")
 	f.Add(`UPDATE t SET (a, b) = (1, 2) WHERE id = $1`)
 	f.Fuzz(func(t *testing.T, q string) { parse(q) })
+}
+
+// TestEntityTagShortcut checks that the tags a key read builds by
+// concatenation are the ones writes bump with keys.EntityTag.
+func TestEntityTagShortcut(t *testing.T) {
+	d := &Driver{dialect: "postgres"}
+	s := d.stmt(`SELECT "t"."id" FROM "t" WHERE "t"."id" = $1`)
+	for _, id := range []string{"1", "a:b", `back\slash`, "", "f2bc98a6-a2c2-40a6-98bf-fd0d6e194df2"} {
+		desc := entity(s, id, core.Policy{})
+		if want := keys.EntityTag("t", id); desc.Tags[0] != want {
+			t.Errorf("%q: tag %q, want %q", id, desc.Tags[0], want)
+		}
+		if want := keys.Entity("t", id, s.shape); desc.Key != want {
+			t.Errorf("%q: key %q, want %q", id, desc.Key, want)
+		}
+		if desc.Tags[1] != keys.RowsTag("t") {
+			t.Errorf("rows tag %q", desc.Tags[1])
+		}
+	}
 }

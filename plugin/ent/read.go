@@ -44,7 +44,14 @@ func (d *Driver) read(ctx context.Context, s *stmt, query string, args, v any) e
 	if err != nil {
 		return d.drv.Query(ctx, query, args, v)
 	}
-	desc := core.Collection(fp, s.tables...).WithPolicy(p)
+	// The tag slice is shared by every read of the statement: core only
+	// reads it, and WithPolicy copies before adding.
+	desc := core.Descriptor{Key: keys.Collection(fp), Tags: s.tableTags}
+	if len(p.Tags) > 0 {
+		desc = desc.WithPolicy(p)
+	} else {
+		desc.Policy = p
+	}
 	var loaded atomic.Pointer[rowset.RowSet]
 	payload, err := d.cache.Fetch(ctx, desc, func(ctx context.Context) ([]byte, error) {
 		rs, err := d.load(ctx, query, argv)
@@ -118,6 +125,16 @@ func (d *Driver) readKeys(ctx context.Context, s *stmt, query string, argv []any
 	if !ok || c.col != d.cfg.keyColumn(table) || c.col == "" {
 		return false, nil
 	}
+	if !c.in {
+		if c.params[0] >= len(argv) {
+			return false, nil
+		}
+		id, err := keys.Value(argv[c.params[0]])
+		if err != nil {
+			return false, nil
+		}
+		return true, d.readOne(ctx, s, table, id, pol, query, argv, rows)
+	}
 	ids := make([]string, 0, len(c.params))
 	vals := make([]any, 0, len(c.params))
 	seen := make(map[string]bool, len(c.params))
@@ -136,26 +153,32 @@ func (d *Driver) readKeys(ctx context.Context, s *stmt, query string, argv []any
 		ids = append(ids, k)
 		vals = append(vals, argv[p])
 	}
-	if !c.in {
-		return true, d.readOne(ctx, s, table, ids[0], pol, query, argv, rows)
-	}
 	return true, d.readMany(ctx, s, table, ids, vals, pol, query, argv, rows)
 }
 
 // entity returns the descriptor of one row as read with the columns of
-// shape: the key names the shape, the tags do not, so a write to the row
-// invalidates it in every shape.
-func entity(table, id, shape string, p core.Policy) core.Descriptor {
-	d := core.Descriptor{
-		Key:  keys.Entity(table, id, shape),
-		Tags: []string{keys.EntityTag(table, id), keys.RowsTag(table)},
+// the statement's shape: the key names the shape, the tags do not, so a
+// write to the row invalidates it in every shape.
+func entity(s *stmt, id string, p core.Policy) core.Descriptor {
+	var tag string
+	if id == "" || strings.ContainsAny(id, ":\\") {
+		tag = keys.EntityTag(s.tables[0], id)
+	} else {
+		// keys.Join(a...) + ":" + keys.Join(b...) == keys.Join(a..., b...),
+		// and a key without ':' or '\\' is its own encoding.
+		tag = s.entityPrefix + ":" + id
 	}
-	return d.WithPolicy(p)
+	d := core.Descriptor{Key: tag + ":" + s.shape, Tags: []string{tag, s.rowsTag}}
+	if len(p.Tags) > 0 {
+		return d.WithPolicy(p)
+	}
+	d.Policy = p
+	return d
 }
 
 func (d *Driver) readOne(ctx context.Context, s *stmt, table, id string, p core.Policy, query string, argv []any, rows *entsql.Rows) error {
 	var loaded atomic.Pointer[rowset.RowSet]
-	payload, err := d.cache.Fetch(ctx, entity(table, id, s.shape, p), func(ctx context.Context) ([]byte, error) {
+	payload, err := d.cache.Fetch(ctx, entity(s, id, p), func(ctx context.Context) ([]byte, error) {
 		rs, err := d.load(ctx, query, argv)
 		if err != nil {
 			return nil, err
@@ -204,7 +227,7 @@ func (d *Driver) readOne(ctx context.Context, s *stmt, table, id string, p core.
 func (d *Driver) readMany(ctx context.Context, s *stmt, table string, ids []string, vals []any, p core.Policy, query string, argv []any, rows *entsql.Rows) error {
 	ds := make([]core.Descriptor, len(ids))
 	for i, id := range ids {
-		ds[i] = entity(table, id, s.shape, p)
+		ds[i] = entity(s, id, p)
 	}
 	var cols atomic.Pointer[[]rowset.Column]
 	var loadedRows atomic.Pointer[map[int][]driver.Value]
