@@ -92,7 +92,10 @@ func (d *Driver) load(ctx context.Context, query string, argv []any) (*rowset.Ro
 	}
 	rs, err := rowset.Record(r.ColumnScanner)
 	if err != nil {
-		return nil, fmt.Errorf("hydraent: %w", err)
+		// A value the recorder does not take, or an error mid-result: the
+		// caller runs the query again, uncached, and gets the database's
+		// own answer (or error) rather than a cache problem.
+		return nil, fmt.Errorf("%w: %w", errNoStore, err)
 	}
 	return rs, nil
 }
