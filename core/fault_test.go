@@ -555,3 +555,56 @@ func TestFaultRedisFull(t *testing.T) {
 		})
 	}
 }
+
+// TestFaultPartitionedProcess: two processes share Redis; one of them is
+// cut off (its connections blackholed) while the other writes and bumps.
+// The cut-off process cannot receive the invalidation push, and its warm
+// reads need no network, so it serves the old value until rueidis notices
+// that its connection is dead (its background PING gets no answer within
+// ClientOption.ConnWriteTimeout) and drops the connection and, with it,
+// every client-side copy. ConnWriteTimeout therefore bounds cross-process
+// staleness under a partition: here it is set to 300 ms and the old value
+// must be gone within 5 s (measured: about 2.4 s, rueidis pings once per
+// Dialer.KeepAlive, 1 s by default; with rueidis's default ConnWriteTimeout
+// of 10 s the same test measured about 12 s).
+func TestFaultPartitionedProcess(t *testing.T) {
+	const connTimeout = 300 * time.Millisecond
+	for _, kind := range faultStoreKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			ctx := context.Background()
+			srv := testenv.StartRedis(t)
+			p := faultproxy.Start(t, srv.Addr)
+			optA := clientOption(p.Addr)
+			optA.ConnWriteTimeout = connTimeout
+			a := newFaultRig(t, kind.open(t, optA, store.WithTimeout(faultTimeout)), 1)
+			b := newFaultRig(t, kind.open(t, clientOption(srv.Addr), store.WithTimeout(faultTimeout)), 1)
+			b.rows = a.rows // one database
+			a.warm(ctx)
+
+			p.Blackhole(true)
+			start := time.Now()
+			if err := b.write(ctx, 0); err != nil {
+				t.Fatal(err)
+			}
+			want := a.rows[0].current()
+			stale := 0
+			for {
+				v, err := a.c.Fetch(ctx, a.rows[0].d, a.rows[0].load)
+				if err != nil {
+					t.Fatalf("partitioned read: %v", err)
+				}
+				if got, _ := strconv.ParseInt(string(v), 10, 64); got == want {
+					break
+				}
+				stale++
+				if time.Since(start) > 5*time.Second {
+					t.Fatalf("the partitioned process still serves the old value %v after the bump, ConnWriteTimeout %v", time.Since(start), connTimeout)
+				}
+				time.Sleep(5 * time.Millisecond)
+			}
+			t.Logf("partitioned process served the old value for %v (%d reads) after another process's bump", time.Since(start), stale)
+			p.Blackhole(false)
+			a.waitHit(ctx, 0, "hits to resume after the partition")
+		})
+	}
+}
