@@ -32,6 +32,13 @@ const DefaultRedisTimeout = time.Second
 // A call that times out returns an error wrapping
 // context.DeadlineExceeded. Core treats it as any store failure: the read
 // falls back to the loader, and a bump that did not land is retried.
+//
+// While Redis is down, rueidis (unless ClientOption.DisableRetry is set)
+// retries every read until the deadline, so each read that reaches the
+// network costs about d before it falls back to the loader (measured with
+// the default: about 0.75 s per read with the server stopped, against
+// under 0.1 ms with DisableRetry). Keep d short, near the latency a read
+// from the database costs, rather than generous.
 func WithTimeout(d time.Duration) RedisOption {
 	return func(c *redisConfig) { c.timeout = max(d, 0) }
 }
