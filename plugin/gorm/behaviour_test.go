@@ -356,3 +356,74 @@ func TestMultiKeyLoadsOnlyMisses(t *testing.T) {
 		t.Errorf("second read: %d statements (404 is cached as not found)", n)
 	}
 }
+
+// Owner's items go with it: ON DELETE CASCADE, declared in a GORM tag.
+type Owner struct {
+	ID    uint
+	Name  string
+	Items []Item `gorm:"constraint:OnDelete:CASCADE"`
+}
+
+func (Owner) CachePolicy() core.Policy { return core.Policy{} }
+
+// Item belongs to an Owner.
+type Item struct {
+	ID      uint
+	OwnerID uint
+	Name    string
+}
+
+func (Item) CachePolicy() core.Policy { return core.Policy{} }
+
+// TestCascadeDelete: a hard delete invalidates the tables the database
+// empties by itself through a declared ON DELETE action, and
+// WithDependents covers actions GORM does not know.
+func TestCascadeDelete(t *testing.T) {
+	e := newEnv(t, nil, hydragorm.WithDependents("companies", "audit"))
+	if err := e.plain.AutoMigrate(&Owner{}, &Item{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.plain.Create(&[]Owner{{Name: "o1", Items: []Item{{Name: "a"}, {Name: "b"}}}, {Name: "o2", Items: []Item{{Name: "c"}}}}).Error; err != nil {
+		t.Fatal(err)
+	}
+	read := func() ([]Item, int64) {
+		var items []Item
+		n := e.statements(func() { e.cached.Order("id").Find(&items) })
+		return items, n
+	}
+	read()
+	if _, n := read(); n != 0 {
+		t.Fatalf("warm: %d", n)
+	}
+	var one Item
+	e.cached.First(&one, 1)
+	if err := e.cached.Delete(&Owner{}, 1).Error; err != nil {
+		t.Fatal(err)
+	}
+	if items, _ := read(); len(items) != 1 {
+		t.Errorf("after the owner's delete: %d items, want 1 (the cascade)", len(items))
+	}
+	if err := e.cached.First(&one, 1).Error; !errors.Is(err, gorm.ErrRecordNotFound) {
+		t.Errorf("item 1 after the cascade: %v", err)
+	}
+
+	// A dependent declared with WithDependents.
+	if err := e.plain.Exec(`CREATE TABLE audit (n int)`).Error; err != nil {
+		t.Fatal(err)
+	}
+	count := func() int64 {
+		var n int64
+		e.cached.Scopes(hydragorm.RawTables("audit")).Raw(`SELECT count(*) FROM audit`).Scan(&n)
+		return n
+	}
+	count()
+	if err := e.plain.Exec(`INSERT INTO audit VALUES (1)`).Error; err != nil { // as a trigger would
+		t.Fatal(err)
+	}
+	if err := e.cached.Create(&Company{Name: "new"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 1 {
+		t.Errorf("dependent table not invalidated: count %d", n)
+	}
+}

@@ -36,6 +36,11 @@ type model struct {
 	// segment, are an entity's keys and tag; rowsTag is the table's
 	// row-epoch tag.
 	scopedKey, unscopedKey, entityTagPrefix, rowsTag string
+	// fks are the foreign keys with ON DELETE or ON UPDATE actions that
+	// the model's relations declare, and joins its many-to-many join
+	// tables: what the database itself may change when rows go.
+	fks   []*schema.Constraint
+	joins []string
 }
 
 var cacheEntityType = reflect.TypeFor[core.CacheEntity]()
@@ -86,6 +91,14 @@ func (p *Plugin) modelOf(s *schema.Schema) *model {
 	m.unscopedKey = m.unscoped.Wrap(keys.Entity(m.table)) + ":"
 	m.entityTagPrefix = p.scope.Wrap(keys.EntityTag(m.table)) + ":"
 	m.rowsTag = p.rowsTag(m.table)
+	for _, rel := range s.Relationships.Relations {
+		if rel.JoinTable != nil {
+			m.joins = append(m.joins, normTable(rel.JoinTable.Table))
+		}
+		if c := rel.ParseConstraint(); c != nil && (c.OnDelete != "" || c.OnUpdate != "") {
+			m.fks = append(m.fks, c)
+		}
+	}
 	actual, _ := p.models.LoadOrStore(s, m)
 	return actual.(*model)
 }
@@ -125,4 +138,42 @@ func isIntKind(v any) bool {
 // own table.
 func sameTable(colTable, stmtTable string) bool {
 	return colTable == "" || colTable == clause.CurrentTable || strings.EqualFold(colTable, stmtTable)
+}
+
+// cascades returns the tables the database may change by itself when rows
+// of table are deleted (or their keys updated): tables with a foreign key
+// to it that has an ON DELETE (ON UPDATE) action, as declared by any model
+// this plugin has seen, and the join tables of the deleted model.
+// Actions declared only in the database, and triggers, are not seen; list
+// them with WithDependents.
+func (p *Plugin) cascades(s *schema.Schema, table string, update bool) []string {
+	var out []string
+	add := func(t string) {
+		for _, x := range out {
+			if x == t {
+				return
+			}
+		}
+		out = append(out, t)
+	}
+	if s != nil && !update {
+		for _, j := range p.modelOf(s).joins {
+			add(j)
+		}
+	}
+	p.models.Range(func(_, v any) bool {
+		for _, c := range v.(*model).fks {
+			if c.ReferenceSchema == nil || c.Schema == nil || normTable(c.ReferenceSchema.Table) != table {
+				continue
+			}
+			if update && c.OnUpdate != "" || !update && c.OnDelete != "" {
+				add(normTable(c.Schema.Table))
+			}
+		}
+		return true
+	})
+	for _, d := range p.cfg.dependents[table] {
+		add(d)
+	}
+	return out
 }

@@ -39,6 +39,23 @@ type config struct {
 	skip          map[string]bool
 	bumpTimeout   time.Duration
 	decodedBytes  int64
+	dependents    map[string][]string
+}
+
+// WithDependents declares that a write to table can change the dependent
+// tables through the database itself (triggers, foreign-key actions not
+// declared in GORM tags): every write to table also invalidates reads of
+// them.
+func WithDependents(table string, dependents ...string) Option {
+	return func(c *config) {
+		if c.dependents == nil {
+			c.dependents = make(map[string][]string)
+		}
+		t := normTable(table)
+		for _, d := range dependents {
+			c.dependents[t] = append(c.dependents[t], normTable(d))
+		}
+	}
 }
 
 // WithDecodedCache bounds the memory (default 32 MiB) that keeps decoded

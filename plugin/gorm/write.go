@@ -58,6 +58,9 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 	if !known {
 		tags = append(tags, p.rowsTag(table))
 	}
+	for _, d := range p.cfg.dependents[table] {
+		tags = append(tags, p.tableTag(d), p.rowsTag(d))
+	}
 	p.record(db, tags, false)
 }
 
@@ -80,9 +83,24 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 		return
 	}
 	tags := []string{p.tableTag(table)}
+	if stmt.Schema != nil {
+		p.modelOf(stmt.Schema) // known from now on, for cascades
+	}
+	keyMoves := setsKey(stmt)
 	vals, ok := writeKeys(stmt)
-	if ok && setsKey(stmt) {
+	if ok && keyMoves {
 		ok = false // the row moves to a key that may be cached as not found
+	}
+	// The database's own changes: rows deleted (a soft delete is an UPDATE
+	// and deletes nothing) or keys moved cascade to other tables.
+	if hard := isDelete(stmt.SQL.String()); hard || keyMoves {
+		for _, d := range p.cascades(stmt.Schema, table, !hard) {
+			tags = append(tags, p.tableTag(d), p.rowsTag(d))
+		}
+	} else {
+		for _, d := range p.cfg.dependents[table] {
+			tags = append(tags, p.tableTag(d), p.rowsTag(d))
+		}
 	}
 	if ok {
 		for _, v := range vals {
@@ -98,6 +116,12 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 		tags = append(tags, p.rowsTag(table))
 	}
 	p.record(db, tags, false)
+}
+
+// isDelete reports whether a statement is a DELETE.
+func isDelete(sql string) bool {
+	toks, _ := lex(sql)
+	return len(toks) > 0 && kw(toks[0], "delete")
 }
 
 // writeKeys returns the primary-key values an UPDATE or DELETE is limited
@@ -179,6 +203,9 @@ func (p *Plugin) afterRaw(db *gorm.DB) {
 		tags := make([]string, 0, 2*len(tables))
 		for _, t := range tables {
 			tags = append(tags, p.tableTag(t), p.rowsTag(t))
+			for _, d := range p.cascades(nil, t, false) {
+				tags = append(tags, p.tableTag(d), p.rowsTag(d))
+			}
 		}
 		p.record(db, tags, false)
 	default:
