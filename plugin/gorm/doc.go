@@ -16,19 +16,26 @@
 // soft delete, ErrRecordNotFound and RowsAffected behave as without the
 // cache.
 //
+// db.Scan (which reads its rows to the end) is cached like Find.
+//
 // Writes (Create, Save, Update*, Delete, associations, db.Exec, migrations)
 // bump the tags of what they changed after the transaction that made them
 // commits: the plugin wraps GORM's connection pool, so it sees GORM's
 // implicit transactions, Transaction (savepoints fold into the outer
 // transaction), Begin/Commit/Rollback and prepared-statement mode. A
-// rollback publishes nothing.
+// rollback publishes nothing; a commit whose outcome is unknown publishes.
+// Hard deletes also invalidate the tables that ON DELETE actions declared
+// in GORM tags change; DDL and statements the plugin cannot classify
+// invalidate everything.
 //
 // Not cached: reads inside a transaction, dry runs and ToSQL, locking
-// clauses, Row/Rows/Scan (the Row chain), db.Raw selects unless the call
-// opts in with WithRawTables, reads of tables listed with WithSkipTables,
-// and reads whose tables cannot be known from their SQL. Views are not
-// tracked: a write to a view's base table does not invalidate reads of the
-// view, so list views with WithSkipTables. Known holes: db.Connection pins
-// a raw connection the plugin cannot see (writes there bump at once, before
-// their commit), and so do pools that other plugins (dbresolver) swap in.
+// clauses, Row and Rows (they stream), db.Raw selects unless the call opts
+// in with WithRawTables, reads of tables listed with WithSkipTables, and
+// reads whose tables cannot be known from their SQL. Not seen: views (a
+// write to a view's base table does not invalidate reads of the view: list
+// views with WithSkipTables), triggers and foreign-key actions declared
+// only in the database (declare them with WithDependents), and writes made
+// without the plugin. Known holes: db.Connection pins a raw connection the
+// plugin cannot see (writes there bump at once, before their commit), and
+// so do pools that other plugins (dbresolver) swap in.
 package hydragorm
