@@ -1,12 +1,16 @@
 // Package hydraent caches the reads of an Ent client in a HydraCache
 // core.Cache and invalidates them when writes commit.
 //
-// Install it by wrapping the client's driver:
+// Install it by wrapping the client's driver (NewDriver wraps any
+// dialect.Driver; OpenDB opens Ent's SQL driver on a *sql.DB and wraps it):
 //
-//	drv, err := hydraent.NewDriver(entsql.OpenDB(dialect.Postgres, db), cache,
+//	drv, err := hydraent.OpenDB(dialect.Postgres, db, cache,
 //		hydraent.WithSchema(migrate.Tables...),
 //		hydraent.WithEntities(ent.User{}, ent.Pet{}))
 //	client := ent.NewClient(ent.Driver(drv))
+//
+// WithSchema passes the generated migrate.Tables: key columns, join tables
+// and the foreign keys whose ON DELETE actions change other tables' rows.
 //
 // A type opts in by implementing core.CacheEntity in a non-generated file of
 // the ent package; WithTable and WithAllTables opt tables in directly.
@@ -31,7 +35,14 @@
 // and the tables its foreign-key actions reach. The bump follows the
 // commit: at once for a statement outside a transaction, at Commit for the
 // transactions of client.Tx, client.BeginTx and those Ent opens itself; a
-// rollback publishes nothing. Writes are seen in the SQL rather than in
-// mutation hooks, so no hook is needed, and raw statements, cascades and
-// bulk creates are covered as well.
+// rollback publishes nothing.
+//
+// Writes are seen in the SQL the driver runs rather than in mutation
+// hooks, so the client needs no hooks and no interceptors. The SQL names
+// what a hook cannot see: the rows a foreign-key cascade changes, the
+// statement of a bulk create (it runs under the context of the last
+// builder's hook only, so the others cannot tell whether it ran in a
+// transaction), and raw statements. A hook could learn the keys of an update by predicate only
+// with an extra SELECT before it, which races with concurrent writes; the
+// driver bumps the table's row epoch instead, which is always right.
 package hydraent

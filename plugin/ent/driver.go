@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 	entschema "entgo.io/ent/dialect/sql/schema"
 
 	"github.com/hydracache/hydracache/core"
@@ -73,6 +74,18 @@ func NewDriver(drv dialect.Driver, cache *core.Cache, opts ...Option) (*Driver, 
 		return nil, err
 	}
 	return d, nil
+}
+
+// OpenDB wraps an Ent driver on db (entsql.OpenDB) in one call:
+//
+//	drv, err := hydraent.OpenDB(dialect.Postgres, db, cache,
+//		hydraent.WithSchema(migrate.Tables...), hydraent.WithEntities(ent.User{}))
+//	client := ent.NewClient(ent.Driver(drv))
+func OpenDB(dialectName string, db *sql.DB, cache *core.Cache, opts ...Option) (*Driver, error) {
+	if db == nil {
+		return nil, fmt.Errorf("%w: nil *sql.DB", ErrConfig)
+	}
+	return NewDriver(entsql.OpenDB(dialectName, db), cache, opts...)
 }
 
 // Unwrap returns the wrapped driver.

@@ -43,7 +43,7 @@ func Example() {
 	defer db.Close()
 	defer cache.Close()
 
-	drv, err := hydraent.NewDriver(entsql.OpenDB(dialect.SQLite, db), cache,
+	drv, err := hydraent.OpenDB(dialect.SQLite, db, cache,
 		hydraent.WithSchema(migrate.Tables...),
 		hydraent.WithEntities(entschema.User{}, entschema.Pet{}))
 	if err != nil {
