@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 
 	"github.com/hydracache/hydracache/core"
 	"github.com/hydracache/hydracache/core/rowset"
@@ -52,11 +53,14 @@ func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
 	stmt := db.Statement
 	ctx := stmt.Context
 	unscoped := stmt.Unscoped
+	// What the loader needs, taken now: a shared load may outlive this
+	// call when its context ends, and GORM then reuses the statement.
+	spec := loadSpec{cfg: db.Config, conn: stmt.ConnPool, table: stmt.Table, schema: stmt.Schema, unscoped: unscoped}
 	if len(ks.vals) == 1 {
 		var mine atomic.Pointer[rowset.RowSet]
 		d := p.entityDesc(m, unscoped, ks.strs[0])
 		raw, err := p.cache.Fetch(ctx, d, func(lctx context.Context) ([]byte, error) {
-			rows, err := p.loadKeys(lctx, db, m, ks.vals, ks.strs)
+			rows, err := p.loadKeys(lctx, spec, m, ks.vals, ks.strs)
 			if err != nil {
 				return nil, err
 			}
@@ -90,7 +94,7 @@ func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
 		for j, i := range missing {
 			vals[j], strs[j] = ks.vals[i], ks.strs[i]
 		}
-		rows, err := p.loadKeys(lctx, db, m, vals, strs)
+		rows, err := p.loadKeys(lctx, spec, m, vals, strs)
 		if err != nil {
 			return nil, err
 		}
@@ -144,6 +148,15 @@ func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
 	replay(db, all)
 }
 
+// loadSpec is what loadKeys needs of the statement.
+type loadSpec struct {
+	cfg      *gorm.Config
+	conn     gorm.ConnPool
+	table    string
+	schema   *schema.Schema
+	unscoped bool
+}
+
 func sameColumns(a, b []rowset.Column) bool {
 	return slices.EqualFunc(a, b, func(x, y rowset.Column) bool { return x.Name == y.Name })
 }
@@ -153,22 +166,25 @@ func sameColumns(a, b []rowset.Column) bool {
 // single-row RowSet per key, nil for a key with no row. A row whose key
 // matches none of strs (a key type the database converts differently)
 // makes the result uncacheable.
-func (p *Plugin) loadKeys(ctx context.Context, db *gorm.DB, m *model, vals []any, strs []string) ([]*rowset.RowSet, error) {
-	src := db.Statement
+func (p *Plugin) loadKeys(ctx context.Context, src loadSpec, m *model, vals []any, strs []string) ([]*rowset.RowSet, error) {
 	stmt := &gorm.Statement{
-		DB:       db,
-		ConnPool: src.ConnPool,
+		// A DB of its own (for the dialector and clause builders): errors
+		// of the build must not land on the caller's, which may have moved
+		// on.
+		DB:       &gorm.DB{Config: src.cfg},
+		ConnPool: src.conn,
 		Context:  ctx,
 		Clauses:  map[string]clause.Clause{},
-		Table:    src.Table,
-		Schema:   src.Schema,
-		Unscoped: src.Unscoped,
+		Table:    src.table,
+		Schema:   src.schema,
+		Unscoped: src.unscoped,
 	}
+	stmt.DB.Statement = stmt // soft delete reads Unscoped through it
 	stmt.AddClause(clause.Where{Exprs: []clause.Expression{
 		clause.IN{Column: clause.Column{Table: clause.CurrentTable, Name: m.pk.DBName}, Values: vals},
 	}})
 	if !stmt.Unscoped {
-		for _, c := range src.Schema.QueryClauses {
+		for _, c := range src.schema.QueryClauses {
 			stmt.AddClause(c)
 		}
 	}
