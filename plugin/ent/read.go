@@ -24,8 +24,16 @@ var errNoStore = errors.New("hydraent: result not cacheable")
 // collection from its entry, anything else from the database.
 func (d *Driver) read(ctx context.Context, s *stmt, query string, args, v any) error {
 	rows, ok := v.(*entsql.Rows)
-	if !ok || core.ModeFrom(ctx) == core.ModeBypass {
+	if !ok {
 		return d.drv.Query(ctx, query, args, v)
+	}
+	if core.ModeFrom(ctx) == core.ModeBypass {
+		// Through core, which counts the bypass and calls the loader at
+		// once; the loader hands Ent the live rows, recording nothing.
+		_, err := d.cache.Fetch(ctx, core.Descriptor{}, func(ctx context.Context) ([]byte, error) {
+			return nil, d.drv.Query(ctx, query, args, v)
+		})
+		return err
 	}
 	argv, ok := args.([]any)
 	if !ok && args != nil {

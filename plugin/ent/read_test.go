@@ -293,6 +293,9 @@ func TestCallModes(t *testing.T) {
 		if s := e.count.take(); len(s) != 3 {
 			t.Fatalf("fill, bypass, refresh ran %d statements", len(s))
 		}
+		if b := e.cache.Stats().Bypassed; b != 1 {
+			t.Fatalf("%d bypassed reads counted, want 1", b)
+		}
 		e.cached.User.GetX(core.WithCacheOnly(ctx), id)
 		e.cached.User.Query().CountX(core.WithTTL(ctx, 1))
 		e.cached.User.Query().CountX(ctx) // filled with a 1ns TTL: a miss
