@@ -55,16 +55,24 @@ func (r *Redis) timeoutCtx(ctx context.Context) (context.Context, context.Cancel
 // lazyCtx returns ctx bounded by the store's timeout for a call that may be
 // answered from rueidis's client-side cache without reaching the network.
 // The timer starts only when rueidis first asks the context for its
-// deadline, done channel or error, which a cache hit never does, so a warm
-// read costs one small allocation instead of a timer. Call b.release when
-// the call returned (b may be nil).
+// deadline, done channel or error, which a cache hit never does; an unused
+// one is recycled, so a warm read allocates nothing for it. Call b.release
+// when the call returned (b may be nil).
 func (r *Redis) lazyCtx(ctx context.Context) (context.Context, *redisLazyCtx) {
 	if r.timeout <= 0 {
 		return ctx, nil
 	}
-	b := &redisLazyCtx{parent: ctx, d: r.timeout}
+	b, _ := redisLazyPool.Get().(*redisLazyCtx)
+	if b == nil {
+		b = new(redisLazyCtx)
+	}
+	b.parent, b.d = ctx, r.timeout
 	return b, b
 }
+
+// redisLazyPool recycles the lazy contexts that no call started: nothing
+// can be waiting on them.
+var redisLazyPool sync.Pool
 
 // redisLazyCtx is a context.Context equal to
 // context.WithTimeout(parent, d) made the first time one of its Deadline,
@@ -94,7 +102,13 @@ func (b *redisLazyCtx) Value(key any) any           { return b.parent.Value(key)
 // release stops the timer, if one was started. It is called once the call
 // the context was made for has returned, when nothing starts it any more.
 func (b *redisLazyCtx) release() {
-	if b != nil && b.started.Load() {
-		b.cancel()
+	if b == nil {
+		return
 	}
+	if b.started.Load() {
+		b.cancel() // and drop it: rueidis may still hold its done channel
+		return
+	}
+	b.parent = nil
+	redisLazyPool.Put(b)
 }
