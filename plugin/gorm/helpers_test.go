@@ -84,6 +84,9 @@ type env struct {
 	cache  *core.Cache
 	plugin *hydragorm.Plugin
 	n      atomic.Int64 // statements through the cached DB's pool
+	// prepared: the cached DB prepares statements, whose executions the
+	// counting pool does not see.
+	prepared bool
 }
 
 func openGorm(t testing.TB, pool gorm.ConnPool, cfg *gorm.Config) *gorm.DB {
