@@ -25,7 +25,9 @@ const memoLimit = 1 << 14
 
 // Driver is a dialect.Driver that answers cacheable reads from a
 // core.Cache and invalidates what every write changes once it commits.
-// It is safe for concurrent use.
+// It is safe for concurrent use. Errors of the wrapped driver come back
+// unchanged, so Ent's checks (constraint errors, sql.ErrTxDone) see them
+// as they are; a cache problem is never an error of a read or a write.
 type Driver struct {
 	drv     dialect.Driver
 	cache   *core.Cache

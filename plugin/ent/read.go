@@ -27,7 +27,7 @@ func (d *Driver) read(ctx context.Context, s *stmt, query string, args, v any) e
 	if !ok {
 		return d.drv.Query(ctx, query, args, v)
 	}
-	if core.ModeFrom(ctx) == core.ModeBypass {
+	if core.ModeFrom(ctx) == core.ModeBypass && d.cacheable(s) {
 		// Through core, which counts the bypass and calls the loader at
 		// once; the loader hands Ent the live rows, recording nothing.
 		_, err := d.cache.Fetch(ctx, core.Descriptor{}, func(ctx context.Context) ([]byte, error) {
@@ -90,6 +90,17 @@ func (d *Driver) read(ctx context.Context, s *stmt, query string, args, v any) e
 		return d.replayNames(ctx, hit, names, rows)
 	}
 	return d.replay(ctx, rs, rows)
+}
+
+// cacheable reports whether the statement's reads would use the cache.
+func (d *Driver) cacheable(s *stmt) bool {
+	if s.keyRead {
+		if _, ok := d.cfg.policy(s.tables[0]); ok {
+			return true
+		}
+	}
+	_, ok := d.cfg.listPolicy(s.tables)
+	return ok
 }
 
 // load runs query on the database and records its whole result.

@@ -23,16 +23,17 @@ func snapshot(ctx context.Context, t *testing.T, c *entschema.Client, ids []int)
 		Groups []string
 	}
 	var out struct {
-		Users    []userView
-		Missing  bool
-		ByIDIn   []*entschema.User
-		Pets     []*entschema.Pet
-		PetByID  []*entschema.Pet
-		Count    int
-		Groups   []*entschema.Group
-		Eager    []*entschema.User
-		Settings []*entschema.Setting
-		Theme    *entschema.Setting
+		Users     []userView
+		Missing   bool
+		ByIDIn    []*entschema.User
+		Pets      []*entschema.Pet
+		PetByID   []*entschema.Pet
+		Count     int
+		Groups    []*entschema.Group
+		GroupByID []*entschema.Group
+		Eager     []*entschema.User
+		Settings  []*entschema.Setting
+		Theme     *entschema.Setting
 	}
 	for _, id := range ids {
 		u, err := c.User.Get(ctx, id)
@@ -65,6 +66,9 @@ func snapshot(ctx context.Context, t *testing.T, c *entschema.Client, ids []int)
 	out.Eager = c.User.Query().Order(user.ByID()).
 		WithPets(func(q *entschema.PetQuery) { q.Order(pet.ByID()) }).
 		WithGroups(func(q *entschema.GroupQuery) { q.Order(group.ByName()) }).AllX(ctx)
+	for _, g := range out.Groups {
+		out.GroupByID = append(out.GroupByID, c.Group.GetX(ctx, g.ID))
+	}
 	out.Settings = c.Setting.Query().Where(setting.IDIn("theme", "lang", "tz")).Order(setting.ByID()).AllX(ctx)
 	out.Theme, _ = c.Setting.Get(ctx, "theme")
 	return out
@@ -112,6 +116,12 @@ func TestReadWriteRead(t *testing.T) {
 		{"UpsertBulk", func(ctx context.Context, c *entschema.Client, f fixture) error {
 			return c.Setting.CreateBulk(c.Setting.Create().SetID("theme").SetValue("blue"), c.Setting.Create().SetID("lang").SetValue("fr")).
 				OnConflictColumns(setting.FieldID).UpdateNewValues().Exec(ctx)
+		}},
+		{"UpsertOtherKey", func(ctx context.Context, c *entschema.Client, f fixture) error {
+			// The conflict is on name; the row updated is an existing group
+			// whose key the statement never names: only RETURNING tells.
+			return c.Group.Create().SetName("admins").OnConflictColumns(group.FieldName).
+				Update(func(u *entschema.GroupUpsert) { u.SetName("admins-renamed") }).Exec(ctx)
 		}},
 		{"UpdateOne", func(ctx context.Context, c *entschema.Client, f fixture) error {
 			return c.User.UpdateOneID(f.ada).SetName("ada2").SetAge(40).ClearEmail().Exec(ctx)
