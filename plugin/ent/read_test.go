@@ -342,3 +342,40 @@ func TestNotCached(t *testing.T) {
 		}
 	})
 }
+
+// TestPolicies: a policy's extra tags reach both entry kinds, and
+// SkipLists keeps lists out of the cache but not key reads.
+func TestPolicies(t *testing.T) {
+	e := newEnv(t, sqliteDB, []hydraent.Option{
+		hydraent.WithSchema(migrate.Tables...),
+		hydraent.WithTable("users", core.Policy{Tags: []string{"app-users"}}),
+		hydraent.WithTable("pets", core.Policy{SkipLists: true}),
+	})
+	e.seed(t)
+	ctx := context.Background()
+	id := firstUserID(ctx, e.raw)
+	reads := func() int {
+		e.count.take()
+		e.cached.User.GetX(ctx, id)
+		e.cached.User.Query().CountX(ctx)
+		return len(e.count.take())
+	}
+	reads()
+	if n := reads(); n != 0 {
+		t.Fatalf("warm reads ran %d statements", n)
+	}
+	if err := e.cache.InvalidateTags(ctx, "app-users"); err != nil {
+		t.Fatal(err)
+	}
+	if n := reads(); n != 2 {
+		t.Fatalf("after bumping the policy tag: %d statements, want 2", n)
+	}
+	e.cached.Pet.GetX(ctx, 1)
+	e.cached.Pet.Query().AllX(ctx)
+	e.count.take()
+	e.cached.Pet.GetX(ctx, 1)
+	e.cached.Pet.Query().AllX(ctx)
+	if s := e.count.take(); len(s) != 1 {
+		t.Fatalf("SkipLists: want only the list to run, got %q", s)
+	}
+}
