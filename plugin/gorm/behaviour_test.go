@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -425,5 +426,68 @@ func TestCascadeDelete(t *testing.T) {
 	}
 	if n := count(); n != 1 {
 		t.Errorf("dependent table not invalidated: count %d", n)
+	}
+}
+
+// TestUnknownCommitOutcomeBumps: a commit that reports an error may still
+// have committed; its writes are published anyway.
+func TestUnknownCommitOutcomeBumps(t *testing.T) {
+	e := newEnv(t, nil)
+	e.seed(2)
+	var lost atomic.Bool
+	db := openGorm(t, counting{db: e.sqlDB, n: &e.n, lostCommit: &lost}, nil)
+	if err := db.Use(hydragorm.New(e.cache, hydragorm.WithNamespace("lost"))); err != nil {
+		t.Fatal(err)
+	}
+	e.cached = db
+	e.warm(t)
+	lost.Store(true)
+	err := db.Model(&User{Model: gorm.Model{ID: 1}}).Update("name", "committed after all").Error
+	lost.Store(false)
+	if err == nil {
+		t.Fatal("the commit's error did not reach the caller")
+	}
+	e.compare(t)
+}
+
+// Flaky fails its AfterUpdate hook on demand, which rolls GORM's implicit
+// transaction back after the UPDATE ran.
+type Flaky struct {
+	ID   uint
+	Name string
+}
+
+func (Flaky) CachePolicy() core.Policy { return core.Policy{} }
+
+// AfterUpdate fails for the name "fail".
+func (f *Flaky) AfterUpdate(*gorm.DB) error {
+	if f.Name == "fail" {
+		return errors.New("hook failed")
+	}
+	return nil
+}
+
+// TestImplicitRollbackPublishesNothing: a write whose implicit transaction
+// rolls back (a hook failed) bumps nothing, and the cached row stays.
+func TestImplicitRollbackPublishesNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	if err := e.plain.AutoMigrate(&Flaky{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.plain.Create(&Flaky{Name: "ok"}).Error; err != nil {
+		t.Fatal(err)
+	}
+	var f Flaky
+	e.cached.First(&f, 1)
+	bumps := e.cache.Stats().Bumps
+	if err := e.cached.Model(&Flaky{ID: 1, Name: "fail"}).Updates(Flaky{Name: "fail"}).Error; err == nil {
+		t.Fatal("the hook's error was lost")
+	}
+	if got := e.cache.Stats().Bumps; got != bumps {
+		t.Errorf("a rolled-back implicit transaction bumped %d tags", got-bumps)
+	}
+	var g Flaky
+	if n := e.statements(func() { e.cached.First(&g, 1) }); n != 0 || g.Name != "ok" {
+		t.Errorf("after the rollback: %d statements, name %q", n, g.Name)
 	}
 }

@@ -3,6 +3,7 @@ package hydragorm_test
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -23,6 +24,9 @@ import (
 type counting struct {
 	db *sql.DB
 	n  *atomic.Int64
+	// lostCommit, when set, makes Commit commit and then report an error,
+	// as when the connection drops before the server's answer arrives.
+	lostCommit *atomic.Bool
 }
 
 func (c counting) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error) {
@@ -49,14 +53,23 @@ func (c counting) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPo
 	if err != nil {
 		return nil, err
 	}
-	return &countingTx{Tx: tx, n: c.n}, nil
+	return &countingTx{Tx: tx, n: c.n, lost: c.lostCommit}, nil
 }
 
 func (c counting) GetDBConn() (*sql.DB, error) { return c.db, nil }
 
 type countingTx struct {
 	*sql.Tx
-	n *atomic.Int64
+	n    *atomic.Int64
+	lost *atomic.Bool
+}
+
+func (t *countingTx) Commit() error {
+	err := t.Tx.Commit()
+	if err == nil && t.lost != nil && t.lost.Load() {
+		return errors.New("connection lost before the commit's answer")
+	}
+	return err
 }
 
 func (t *countingTx) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {

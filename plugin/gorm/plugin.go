@@ -169,9 +169,14 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	for _, err := range []error{
 		cb.Query().Replace("gorm:query", p.query),
 		cb.Row().Replace("gorm:row", p.row),
-		cb.Create().After("gorm:create").Register("hydracache:after_create", p.afterCreate),
-		cb.Update().After("gorm:update").Register("hydracache:after_update", p.afterUpdate),
-		cb.Delete().After("gorm:delete").Register("hydracache:after_delete", p.afterDelete),
+		// Before GORM's implicit commit, so that the tags wait in the
+		// transaction and a rollback drops them.
+		cb.Create().After("gorm:create").Before("gorm:commit_or_rollback_transaction").
+			Register("hydracache:after_create", p.afterCreate),
+		cb.Update().After("gorm:update").Before("gorm:commit_or_rollback_transaction").
+			Register("hydracache:after_update", p.afterUpdate),
+		cb.Delete().After("gorm:delete").Before("gorm:commit_or_rollback_transaction").
+			Register("hydracache:after_delete", p.afterDelete),
 		cb.Raw().After("gorm:raw").Register("hydracache:after_raw", p.afterRaw),
 		cb.Row().After("gorm:row").Register("hydracache:after_row", p.afterRaw),
 	} {
