@@ -63,6 +63,16 @@ func (c *counter) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx,
 	return &countTx{Tx: tx, c: c}, nil
 }
 
+func (c *counter) ExecContext(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	c.note(q)
+	return c.Driver.(*entsql.Driver).ExecContext(ctx, q, args...)
+}
+
+func (c *counter) QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	c.note(q)
+	return c.Driver.(*entsql.Driver).QueryContext(ctx, q, args...)
+}
+
 type countTx struct {
 	dialect.Tx
 	c *counter

@@ -56,6 +56,9 @@ type stmt struct {
 	setCols []string
 	// UPDATE ... FROM, DELETE ... USING: the keys depend on other tables.
 	joined bool
+	// folded is the lower-cased name of a written table named without
+	// quotes in mixed case: the database may mean either spelling.
+	folded string
 }
 
 func parse(query string) *stmt {
@@ -117,6 +120,9 @@ func parse(query string) *stmt {
 type parser struct {
 	toks  []token
 	query string
+	// lastBare is set by name: the last part of the name was unquoted,
+	// so the database may fold its case (PostgreSQL lowers it).
+	lastBare bool
 }
 
 func (p *parser) at(i int) token {
@@ -145,6 +151,7 @@ func (p *parser) name(i int) (name string, catalog bool, next int, ok bool) {
 			catalog = true
 		}
 	}
+	p.lastBare = p.at(i-1).kind == tWord
 	return parts[len(parts)-1], catalog, i, true
 }
 
@@ -154,6 +161,15 @@ func isCatalog(name string) bool {
 	n := strings.ToLower(name)
 	return n == "information_schema" || n == "pg_catalog" || n == "mysql" || n == "performance_schema" ||
 		n == "sys" || strings.HasPrefix(n, "pg_") || strings.HasPrefix(n, "sqlite_")
+}
+
+// fold returns the lower-cased name when the name just read was unquoted
+// and is not all lower case, else "".
+func (p *parser) fold(name string) string {
+	if l := strings.ToLower(name); p.lastBare && l != name {
+		return l
+	}
+	return ""
 }
 
 // skipAlias steps over "AS x" or a bare alias after a table reference.
@@ -421,6 +437,7 @@ func (p *parser) insertStmt() *stmt {
 		return &stmt{kind: kUnknown}
 	}
 	s.tables = []string{name}
+	s.folded = p.fold(name)
 	i = p.skipAlias(next)
 	if p.at(i).punct("(") {
 		i++
@@ -504,6 +521,7 @@ func (p *parser) updateStmt() *stmt {
 		return &stmt{kind: kUnknown}
 	}
 	s.tables = []string{name}
+	s.folded = p.fold(name)
 	i = p.skipAlias(next)
 	if !p.at(i).is("SET") {
 		return &stmt{kind: kUnknown}
@@ -559,6 +577,7 @@ func (p *parser) deleteStmt() *stmt {
 		return &stmt{kind: kUnknown}
 	}
 	s.tables = []string{name}
+	s.folded = p.fold(name)
 	i = p.skipAlias(next)
 	if p.at(i).is("USING") {
 		s.joined = true
@@ -596,7 +615,15 @@ func (p *parser) ddlStmt() *stmt {
 		if !ok || p.at(next).punct(",") {
 			return s
 		}
+		if p.at(0).is("TRUNCATE") {
+			for _, t := range p.toks {
+				if t.is("CASCADE") {
+					return s // empties the referencing tables too: flush
+				}
+			}
+		}
 		s.tables = []string{name}
+		s.folded = p.fold(name)
 		return s
 	}
 	return s

@@ -111,6 +111,15 @@ func TestParseWrites(t *testing.T) {
 			t.Errorf("%s: kind %d", q, s.kind)
 		}
 	}
+	if s := parse(`UPDATE Users SET name = 'x'`); s.folded != "users" || s.tables[0] != "Users" {
+		t.Errorf("unquoted mixed case: %+v", *s)
+	}
+	if s := parse(`UPDATE "Users" SET name = 'x'`); s.folded != "" {
+		t.Errorf("quoted name folded: %+v", *s)
+	}
+	if s := parse(`TRUNCATE users CASCADE`); s.kind != kDDL || len(s.tables) != 0 {
+		t.Errorf("TRUNCATE CASCADE: %+v", *s)
+	}
 	if s := parse(`WITH d AS (DELETE FROM users RETURNING id) SELECT * FROM d`); s.kind != kUnknown {
 		t.Errorf("a CTE with a DELETE is kind %d", s.kind)
 	}

@@ -96,6 +96,13 @@ func (d *Driver) writeSet(s *stmt, args any) writeSet {
 		}
 		d.related(&w, t, d.cfg.children)
 	}
+	if f := s.folded; f != "" {
+		// UPDATE Users may mean "users": invalidate that table wholesale.
+		w.tags = append(w.tags, keys.TableTag(f), keys.RowsTag(f))
+		if s.kind == kDelete || s.kind == kDDL {
+			d.related(&w, f, d.cfg.children)
+		}
+	}
 	return w
 }
 

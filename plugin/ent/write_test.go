@@ -171,6 +171,25 @@ func TestReadWriteRead(t *testing.T) {
 		{"DeleteGroup", func(ctx context.Context, c *entschema.Client, f fixture) error {
 			return c.Group.DeleteOne(f.all).Exec(ctx)
 		}},
+		{"RawExec", func(ctx context.Context, c *entschema.Client, f fixture) error {
+			_, err := c.ExecContext(ctx, `UPDATE users SET name = 'raw' WHERE age > 30`)
+			return err
+		}},
+		{"RawExecMixedCase", func(ctx context.Context, c *entschema.Client, f fixture) error {
+			// PostgreSQL folds the unquoted name to users; SQLite ignores case.
+			_, err := c.ExecContext(ctx, `UPDATE Users SET age = 1`)
+			return err
+		}},
+		{"RawQueryReturning", func(ctx context.Context, c *entschema.Client, f fixture) error {
+			rows, err := c.QueryContext(ctx, `DELETE FROM pets WHERE name = 'kit' RETURNING id`)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+			}
+			return rows.Err()
+		}},
 		{"UserTx", func(ctx context.Context, c *entschema.Client, f fixture) error {
 			tx, err := c.Tx(ctx)
 			if err != nil {
