@@ -135,3 +135,22 @@ func TestEntityDescMatchesKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodedCacheReusedBuffer: a store that reuses a buffer for other
+// bytes gets a decode, never the RowSet of the old bytes.
+func TestDecodedCacheReusedBuffer(t *testing.T) {
+	c := decodedCache{limit: 1 << 20}
+	buf := []byte("entry-one")
+	a := &rowset.RowSet{}
+	c.put(buf, a)
+	if got := c.get(buf); got != a {
+		t.Fatal("same bytes at the same address: not found")
+	}
+	copy(buf, "entry-two")
+	if got := c.get(buf); got != nil {
+		t.Fatal("other bytes at the same address gave the old RowSet")
+	}
+	if got := c.get([]byte("entry-one")); got != nil {
+		t.Fatal("another address found an entry")
+	}
+}

@@ -1,6 +1,7 @@
 package hydragorm
 
 import (
+	"bytes"
 	"sync"
 	"unsafe"
 
@@ -8,13 +9,13 @@ import (
 )
 
 // decodedCache remembers the RowSet decoded from an encoded entry, keyed
-// by the entry's address and length. Stores hand out their own immutable
-// copy of an entry on every hit (the memory store's slice, the Redis
-// client-side cache's string), so a hit finds the same address as the
-// previous one and skips decoding. The map keeps each encoded entry
-// alive, so its address cannot be reused for other bytes while the key is
-// in the map: an address match means the same bytes. RowSets are
-// immutable once decoded and safe to replay concurrently.
+// by the entry's address and length: the stores hand out their own copy of
+// an entry on every hit (the memory store's slice, the Redis client-side
+// cache's string), so a hit usually finds the address of the previous one
+// and skips decoding. The address only finds the candidate: the bytes are
+// compared with a private copy before the RowSet is used, so a store that
+// reuses a buffer for other bytes costs a decode, never a wrong result.
+// RowSets are immutable once decoded and safe to replay concurrently.
 type decodedCache struct {
 	mu    sync.RWMutex
 	m     map[decodedKey]decodedVal
@@ -28,7 +29,7 @@ type decodedKey struct {
 }
 
 type decodedVal struct {
-	raw []byte // keeps the address taken
+	raw []byte // a private copy of the encoded entry
 	rs  *rowset.RowSet
 }
 
@@ -40,7 +41,7 @@ func (c *decodedCache) get(raw []byte) *rowset.RowSet {
 	c.mu.RLock()
 	v, ok := c.m[k]
 	c.mu.RUnlock()
-	if !ok {
+	if !ok || !bytes.Equal(v.raw, raw) {
 		return nil
 	}
 	return v.rs
@@ -50,7 +51,7 @@ func (c *decodedCache) put(raw []byte, rs *rowset.RowSet) {
 	if c.limit <= 0 || len(raw) == 0 {
 		return
 	}
-	n := int64(len(raw) + rs.Size())
+	n := int64(2*len(raw) + rs.Size())
 	if n > c.limit/4 {
 		return // one huge result would flush everything else
 	}
@@ -62,8 +63,11 @@ func (c *decodedCache) put(raw []byte, rs *rowset.RowSet) {
 		c.m = make(map[decodedKey]decodedVal)
 		c.size = 0
 	}
-	if _, ok := c.m[k]; !ok {
-		c.m[k] = decodedVal{raw: raw, rs: rs}
+	if v, ok := c.m[k]; !ok || !bytes.Equal(v.raw, raw) {
+		if ok {
+			c.size -= int64(2*len(v.raw) + v.rs.Size())
+		}
+		c.m[k] = decodedVal{raw: bytes.Clone(raw), rs: rs}
 		c.size += n
 	}
 	c.mu.Unlock()
