@@ -18,7 +18,12 @@ import (
 // the last committed age before it reads, and must never see less, nor a
 // negative age.
 func TestConcurrentReadersWriters(t *testing.T) {
-	e := newEnv(t, postgresDB, nil)
+	for _, d := range dbs {
+		t.Run(d.name, func(t *testing.T) { concurrentReadersWriters(t, newEnv(t, d.open, nil)) })
+	}
+}
+
+func concurrentReadersWriters(t *testing.T, e *env) {
 	ctx := context.Background()
 	const users, writes, readers = 4, 30, 4
 	ids := make([]int, users)
