@@ -45,4 +45,16 @@
 // transaction), and raw statements. A hook could learn the keys of an update by predicate only
 // with an extra SELECT before it, which races with concurrent writes; the
 // driver bumps the table's row epoch instead, which is always right.
+//
+// Limits. Writes the SQL does not show are not seen: triggers, writes
+// through views, and other programs writing the database without the
+// plugin (use core.Cache.InvalidateTags or Flush for those). A statement
+// the parser does not understand flushes the namespace; a DELETE without
+// WithSchema does too, since its cascades are unknown. On MySQL, which has
+// no RETURNING, an insert bumps the table's row epoch (its keys are not
+// known). A read by key is keyed by the text of its argument: a database
+// that matches keys case-insensitively (a string key under a MySQL
+// collation) can be read under two spellings, and a write bumps only the
+// spelling it names. Reads across processes sharing Redis see a bump when
+// Redis's invalidation push arrives (see the store package).
 package hydraent
