@@ -375,7 +375,14 @@ func (r *Redis) getMultiCached(ctx context.Context, keys, full []string, idx []i
 	}
 	vals := make([][]byte, len(sub))
 	var recheck []int
-	if r.cluster || len(sub) == 1 {
+	if len(sub) == 1 {
+		// One key: a cached GET. (A one-command DoMultiCache tripped a race
+		// report inside rueidis after dropped connections.)
+		res := r.client.DoCache(ctx, r.client.B().Get().Key(sub[0]).Cache(), r.csTTL)
+		if err := r.accept(0, sub[0], res, vals, &recheck); err != nil {
+			return err
+		}
+	} else if r.cluster {
 		// MGET cannot cross slots on a cluster: DoMultiCache groups the GETs
 		// per slot and node.
 		cmds := make([]rueidis.CacheableTTL, len(sub))
