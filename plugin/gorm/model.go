@@ -103,8 +103,18 @@ func (p *Plugin) modelOf(s *schema.Schema) *model {
 	return actual.(*model)
 }
 
-// tableTag returns the namespaced table tag of a normalised table name.
-func (p *Plugin) tableTag(table string) string { return p.scope.Wrap(keys.TableTag(table)) }
+// tableTag returns the namespaced table tag of a normalised table name,
+// made once per table.
+func (p *Plugin) tableTag(table string) string {
+	if t, ok := p.tableTags.Load(table); ok {
+		return t.(string)
+	}
+	t := p.scope.Wrap(keys.TableTag(table))
+	if p.tableTagsN.Add(1) <= tablesCacheMax { // SQL text may name many things
+		p.tableTags.Store(table, t)
+	}
+	return t
+}
 
 // rowsTag returns the namespaced row-epoch tag of a table.
 func (p *Plugin) rowsTag(table string) string { return p.scope.Wrap(keys.RowsTag(table)) }

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -105,13 +106,15 @@ type Plugin struct {
 	mu          sync.Mutex
 	initialized bool
 
-	scope     keys.Scope // namespace of every key and tag
-	dialect   string
-	origQuery func(*gorm.DB)
-	origRow   func(*gorm.DB)
-	models    sync.Map // *schema.Schema -> *model
-	decoded   decodedCache
-	tables    tablesCache
+	scope      keys.Scope // namespace of every key and tag
+	dialect    string
+	origQuery  func(*gorm.DB)
+	origRow    func(*gorm.DB)
+	models     sync.Map // *schema.Schema -> *model
+	tableTags  sync.Map // table -> its namespaced tag
+	tableTagsN atomic.Int64
+	decoded    decodedCache
+	tables     tablesCache
 }
 
 var _ gorm.Plugin = (*Plugin)(nil)
