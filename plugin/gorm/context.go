@@ -12,8 +12,7 @@ import (
 type rawKey struct{}
 
 // WithRawTables returns a context under which a db.Raw(...) select run
-// with Find (the Query chain) is cached, tagged with tables, the tables
-// it reads. Raw selects are not cached otherwise. Tables named in the
+// with Find or Scan is cached, tagged with tables, the tables it reads. Raw selects are not cached otherwise. Tables named in the
 // statement's FROM and JOIN are added to the given ones.
 func WithRawTables(ctx context.Context, tables ...string) context.Context {
 	norm := make([]string, len(tables))

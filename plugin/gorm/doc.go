@@ -1,8 +1,9 @@
 // Package hydragorm is HydraCache's GORM plugin: cached reads that are
 // never stale after a commit, with no change to any query.
 //
-//	cache, _ := core.New(store.NewMemory())
-//	db.Use(hydragorm.New(cache))
+//	st, _ := store.NewMemory()
+//	cache, _ := core.New(st)
+//	err := db.Use(hydragorm.New(cache))
 //
 // A model opts in by implementing core.CacheEntity (WithDefaultPolicy
 // caches every model). The plugin replaces GORM's gorm:query callback:
