@@ -13,7 +13,9 @@
 // and the foreign keys whose ON DELETE actions change other tables' rows.
 //
 // A type opts in by implementing core.CacheEntity in a non-generated file of
-// the ent package; WithTable and WithAllTables opt tables in directly.
+// the ent package (WithEntities), or by carrying an Annotation in its
+// schema (WithSchemaTypes, read at run time: no code generation step);
+// WithTable and WithAllTables opt tables in directly.
 //
 // Reads. Ent hands the driver SQL. A read by key (Get, Only and First by
 // id, IDIn) is answered from one entity entry per row, and only the missing

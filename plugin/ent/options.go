@@ -30,14 +30,15 @@ type TableNamer interface {
 }
 
 type config struct {
-	policies map[string]core.Policy // cached tables
-	all      *core.Policy           // cache every table
-	tables   map[string]*entschema.Table
-	pk       map[string]string    // key column of each table
-	children map[string][]fkChild // tables whose rows a delete of the key table changes
-	join     map[string]bool      // many-to-many join tables
-	onUpdate map[string][]fkChild // tables whose rows a key change of the table changes
-	entities []core.CacheEntity   // resolved to tables once the schema is known
+	policies  map[string]core.Policy // cached tables
+	all       *core.Policy           // cache every table
+	tables    map[string]*entschema.Table
+	pk        map[string]string    // key column of each table
+	children  map[string][]fkChild // tables whose rows a delete of the key table changes
+	join      map[string]bool      // many-to-many join tables
+	onUpdate  map[string][]fkChild // tables whose rows a key change of the table changes
+	entities  []core.CacheEntity   // resolved to tables once the schema is known
+	annotated []annotated          // schema types carrying an Annotation
 }
 
 type fkChild struct {
@@ -103,7 +104,12 @@ func tableOf(e core.CacheEntity) string {
 	if n, ok := e.(TableNamer); ok {
 		return n.CacheTable()
 	}
-	t := reflect.TypeOf(e)
+	return defaultTable(reflect.TypeOf(e))
+}
+
+// defaultTable is Ent's default table name of a type: the snake_case
+// plural of its name.
+func defaultTable(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
@@ -137,6 +143,12 @@ func (c *config) resolve() error {
 			return fmt.Errorf("%w: entity %T maps to table %q, which the schema does not have (add a CacheTable method)", ErrConfig, e, table)
 		}
 		c.policies[table] = e.CachePolicy()
+	}
+	for _, a := range c.annotated {
+		if len(c.tables) > 0 && c.tables[a.table] == nil {
+			return fmt.Errorf("%w: schema type %T maps to table %q, which the schema does not have (set entsql.Annotation's Table)", ErrConfig, a.from, a.table)
+		}
+		c.policies[a.table] = a.policy
 	}
 	for name, t := range c.tables {
 		if len(t.PrimaryKey) == 1 {
