@@ -37,6 +37,7 @@ type Cache struct {
 	epochKey    string // the namespace epoch, under every entry
 
 	flights flightGroup
+	brk     breaker
 	stats   counters
 	errs    burstLogger
 	pending pendingBumps
@@ -120,7 +121,7 @@ func (c *Cache) readKeys(d Descriptor) []string {
 // errors are returned.
 func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte, error) {
 	call, _ := ctx.Value(callKey{}).(callOptions)
-	if call.mode == ModeBypass || len(d.Tags)+1 > maxTags || c.pending.blocks(d.Tags) {
+	if call.mode == ModeBypass || len(d.Tags)+1 > maxTags || c.pending.blocks(d.Tags) || c.brk.skip(c.cfg.clock) {
 		c.stats.bypassed.Add(1)
 		return c.loadOnly(ctx, call.mode, load)
 	}
@@ -130,6 +131,7 @@ func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte,
 		c.storeError("read", err)
 		return c.loadOnly(ctx, call.mode, load)
 	}
+	c.brk.success()
 	versions, err := c.versions(ctx, ks[1:], vals[1:])
 	if err != nil {
 		c.storeError("seed tag versions", err)
@@ -316,6 +318,7 @@ func (c *Cache) bump(ctx context.Context, tagKeys []string) error {
 	if err := c.io.setMulti(ctx, tagKeys, vals, c.cfg.tagTTL); err != nil {
 		return err
 	}
+	c.brk.success()
 	c.stats.bumps.Add(uint64(len(tagKeys)))
 	return nil
 }
@@ -342,6 +345,7 @@ func (c *Cache) Flush(ctx context.Context) error {
 
 func (c *Cache) storeError(op string, err error) {
 	c.stats.storeErrors.Add(1)
+	c.brk.fail(c.cfg.clock)
 	c.errs.log("hydracache: store error, reads fall back to the loader", "op", op, "namespace", c.cfg.namespace, "err", err)
 }
 

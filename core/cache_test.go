@@ -497,8 +497,10 @@ func TestStoreFailureNeverFailsARead(t *testing.T) {
 					t.Fatalf("read %d = %q, %v; want the database's value", i, v, err)
 				}
 			}
-			if db.calls.Load() != 20 || c.Stats().StoreErrors < 20 {
-				t.Fatalf("%d loads, %d store errors; want 20 and >= 20", db.calls.Load(), c.Stats().StoreErrors)
+			// The first failure opens the breaker: the other reads leave
+			// the store alone instead of each waiting for it to fail.
+			if s := c.Stats(); db.calls.Load() != 20 || s.StoreErrors < 1 || s.Bypassed < 19 {
+				t.Fatalf("%d loads, stats %+v; want 20 loads, a store error, 19 reads that skipped the store", db.calls.Load(), s)
 			}
 			if n := strings.Count(logs.String(), "store error"); n != 1 {
 				t.Fatalf("logged %d times, want once per burst:\n%s", n, logs.String())
@@ -656,5 +658,48 @@ func TestNewRejectsBadOptions(t *testing.T) {
 	}
 	if _, err := core.New(nil); !errors.Is(err, core.ErrInvalidOption) {
 		t.Fatalf("nil store: err = %v", err)
+	}
+}
+
+// TestBreakerProbesAndRecovers: after a store failure reads skip the store
+// for a backoff, then one read probes it, and a working store closes the
+// breaker.
+func TestBreakerProbesAndRecovers(t *testing.T) {
+	ctx := context.Background()
+	st := newMapStore()
+	clock := newFakeClock()
+	c := newCache(t, st, core.WithClock(clock))
+	d := core.Entity("users", "1")
+	db := &fakeDB{val: "v1"}
+	gets := func() int { st.mu.Lock(); defer st.mu.Unlock(); return st.gets }
+
+	st.set(func(s *mapStore) { s.failGet = true })
+	fetch(t, ctx, c, d, db)
+	before := gets()
+	for range 5 {
+		fetch(t, ctx, c, d, db)
+	}
+	if gets() != before {
+		t.Fatalf("the store was asked %d times while the breaker was open", gets()-before)
+	}
+	// Still failing when the backoff ends: one probe, then a longer backoff.
+	clock.Advance(150 * time.Millisecond)
+	fetch(t, ctx, c, d, db)
+	fetch(t, ctx, c, d, db)
+	if n := gets() - before; n != 1 {
+		t.Fatalf("%d store reads after the first backoff, want one probe", n)
+	}
+	clock.Advance(150 * time.Millisecond) // less than the doubled backoff
+	fetch(t, ctx, c, d, db)
+	if n := gets() - before; n != 1 {
+		t.Fatalf("%d store reads within the doubled backoff, want none more", n)
+	}
+	// The store comes back: the next probe closes the breaker and hits resume.
+	st.set(func(s *mapStore) { s.failGet = false })
+	clock.Advance(time.Second)
+	fetch(t, ctx, c, d, db)
+	calls := db.calls.Load()
+	if got := fetch(t, ctx, c, d, db); got != "v1" || db.calls.Load() != calls {
+		t.Fatalf("after recovery: %q with %d more loads, want a hit", got, db.calls.Load()-calls)
 	}
 }

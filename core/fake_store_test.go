@@ -18,6 +18,7 @@ type mapStore struct {
 	failGet  bool
 	failSet  bool
 	sets     int
+	gets     int
 	panicGet bool
 }
 
@@ -28,6 +29,7 @@ func newMapStore() *mapStore { return &mapStore{data: map[string][]byte{}} }
 func (s *mapStore) Get(_ context.Context, key any) (any, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.gets++
 	if s.panicGet {
 		panic("boom")
 	}

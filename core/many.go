@@ -20,7 +20,7 @@ func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 	if len(ds) == 0 {
 		return nil, nil
 	}
-	if call.mode == ModeBypass || c.manyBlocked(ds) {
+	if call.mode == ModeBypass || c.manyBlocked(ds) || c.brk.skip(c.cfg.clock) {
 		c.stats.bypassed.Add(uint64(len(ds)))
 		return c.loadAll(ctx, call.mode, ds, load)
 	}
@@ -54,6 +54,7 @@ func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 		c.storeError("read", err)
 		return c.loadAll(ctx, call.mode, ds, load)
 	}
+	c.brk.success()
 	n := len(ds)
 	if _, err := c.versions(ctx, ks[n:], vals[n:]); err != nil {
 		c.storeError("seed tag versions", err)
