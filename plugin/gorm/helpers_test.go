@@ -3,6 +3,7 @@ package hydragorm_test
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -169,7 +170,34 @@ type User struct {
 	Company   *Company
 	Pets      []Pet
 	Languages []Language `gorm:"many2many:user_languages"`
-	Found     int        `gorm:"-"` // AfterFind calls
+	Balance   Money
+	Address   Address `gorm:"embedded;embeddedPrefix:addr_"`
+	Found     int     `gorm:"-"` // AfterFind calls
+}
+
+// Money is a Scanner/Valuer field: cents in the database, a struct in Go.
+type Money struct{ Cents int64 }
+
+// Scan implements sql.Scanner.
+func (m *Money) Scan(src any) error {
+	switch v := src.(type) {
+	case int64:
+		m.Cents = v
+	case nil:
+		m.Cents = 0
+	default:
+		return fmt.Errorf("money: cannot scan %T", src)
+	}
+	return nil
+}
+
+// Value implements driver.Valuer.
+func (m Money) Value() (driver.Value, error) { return m.Cents, nil }
+
+// Address is embedded with a column prefix.
+type Address struct {
+	City string
+	Zip  *string
 }
 
 func (User) CachePolicy() core.Policy { return core.Policy{} }
@@ -221,6 +249,7 @@ func (e *env) seed(n int) {
 		u := User{
 			Name: fmt.Sprintf("user%02d", i), Age: 20 + i%7, Tags: []string{"t", fmt.Sprint(i)},
 			Email: sql.NullString{String: fmt.Sprintf("u%d@x", i), Valid: i%3 != 0}, CompanyID: &cid,
+			Balance: Money{Cents: int64(i * 150)}, Address: Address{City: fmt.Sprintf("city%d", i%3)},
 			Pets:      []Pet{{Name: fmt.Sprintf("pet%da", i)}, {Name: fmt.Sprintf("pet%db", i)}},
 			Languages: []Language{langs[i%3], langs[(i+1)%3]},
 		}
