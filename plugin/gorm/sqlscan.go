@@ -132,7 +132,7 @@ func tableRef(toks []token, i int) (string, int) {
 		name = toks[i+1].text
 		i += 2
 	}
-	return strings.ToLower(name), i
+	return normTable(name), i // as writes spell it: "a.b" quoted is b there too
 }
 
 // readTables returns the tables a statement reads or writes: every name

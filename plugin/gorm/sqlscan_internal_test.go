@@ -19,6 +19,7 @@ func TestReadTables(t *testing.T) {
 		{`SELECT * FROM ONLY t -- FROM comment`, []string{"t"}, true},
 		{`SELECT 1; DROP TABLE users`, nil, false},
 		{"SELECT * FROM `users` WHERE name = 'it''s'", []string{"users"}, true},
+		{`SELECT * FROM "odd.Name"`, []string{normTable(`"odd.Name"`)}, true},
 	}
 	for _, c := range cases {
 		got, ok := readTables(c.sql)
