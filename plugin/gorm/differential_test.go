@@ -152,6 +152,9 @@ func readShapes() []shape {
 		{name: "Locking", uncached: true, run: many(func(db *gorm.DB, us *[]User) *gorm.DB {
 			return db.Clauses(clause.Locking{Strength: "UPDATE"}).Order("id").Find(us)
 		})},
+		{name: "Raw locking read opted in", uncached: true, run: many(func(db *gorm.DB, us *[]User) *gorm.DB {
+			return db.Scopes(hydragorm.RawTables("users")).Raw("SELECT * FROM users WHERE id = ? FOR SHARE", 1).Find(us)
+		})},
 		{name: "Model not opted in", uncached: true, run: func(db *gorm.DB) (any, *gorm.DB) {
 			var ps []Plain
 			return &ps, db.Order("id").Find(&ps)

@@ -139,7 +139,8 @@ func tableRef(toks []token, i int) (string, int) {
 // after FROM, JOIN, INTO, UPDATE and in FROM lists. It over-approximates
 // (a CTE name, a function in FROM, EXTRACT(x FROM col) count as tables),
 // which costs extra tags, never a missed invalidation. ok is false for
-// several statements in one string.
+// several statements in one string, and for a locking read (FOR UPDATE,
+// FOR SHARE, ...), which must reach the database.
 func readTables(s string) (tables []string, ok bool) {
 	toks, multi := lex(s)
 	if multi {
@@ -158,6 +159,10 @@ func readTables(s string) (tables []string, ok bool) {
 	}
 	for i := 0; i < len(toks); i++ {
 		t := toks[i]
+		if kw(t, "for") && i+1 < len(toks) && (kw(toks[i+1], "update") || kw(toks[i+1], "share") ||
+			kw(toks[i+1], "no") || kw(toks[i+1], "key")) {
+			return nil, false // a locking read: never from a cache
+		}
 		switch {
 		case kw(t, "join"), kw(t, "into"), kw(t, "update"), kw(t, "table"):
 			name, _ := tableRef(toks, i+1)

@@ -18,6 +18,8 @@ func TestReadTables(t *testing.T) {
 		{`SELECT * FROM (SELECT * FROM a) s, b JOIN c ON true`, []string{"b", "a", "c"}, true}, // order of discovery; any order tags alike
 		{`SELECT * FROM ONLY t -- FROM comment`, []string{"t"}, true},
 		{`SELECT 1; DROP TABLE users`, nil, false},
+		{`SELECT * FROM users WHERE id = 1 FOR UPDATE`, nil, false},
+		{`SELECT * FROM users FOR NO KEY UPDATE SKIP LOCKED`, nil, false},
 		{"SELECT * FROM `users` WHERE name = 'it''s'", []string{"users"}, true},
 		{`SELECT * FROM "odd.Name"`, []string{normTable(`"odd.Name"`)}, true},
 	}
