@@ -288,6 +288,16 @@ func TestSingleFlight(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCache(t, newMapStore())
 			d := core.Entity("users", "1")
+			// Give the tags versions first: mapStore has no atomic
+			// set-if-absent, so callers seeding a missing tag at once could
+			// each get their own stamp, and callers with different versions
+			// rightly never share a load.
+			if err := c.InvalidateTags(ctx, d.Tags...); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
 			release := make(chan struct{})
 			var loads atomic.Int64
 			load := tt.load(release)
