@@ -88,7 +88,7 @@ func (p *Proxy) SetLatency(d time.Duration) {
 	p.latency.Store(int64(max(d, 0)))
 }
 
-// Blackhole(true) stops all traffic without closing anything: connections,
+// Blackhole, given true, stops all traffic without closing anything: connections,
 // open ones and new ones alike, are accepted and kept, but no byte is
 // forwarded either way, as in a network partition. Data sent meanwhile is
 // held (up to a bounded amount per direction, after which the sender's
