@@ -88,8 +88,8 @@ func (p *Proxy) SetLatency(d time.Duration) {
 	p.latency.Store(int64(max(d, 0)))
 }
 
-// Blackhole, given true, stops all traffic without closing anything: connections,
-// open ones and new ones alike, are accepted and kept, but no byte is
+// Blackhole stops all traffic, when on is true, without closing anything:
+// connections, open ones and new ones alike, are accepted and kept, but no byte is
 // forwarded either way, as in a network partition. Data sent meanwhile is
 // held (up to a bounded amount per direction, after which the sender's
 // writes block, as TCP's would) and delivered in order after Blackhole(false),
