@@ -5,28 +5,33 @@ go 1.26.8
 replace github.com/hydracache/hydracache => ../
 
 require (
+	ariga.io/entcache v0.1.0
+	entgo.io/ent v0.14.5
+	github.com/coocood/freecache v1.2.4
+	github.com/dgraph-io/ristretto/v2 v2.3.0
+	github.com/eko/gocache/lib/v4 v4.2.4
+	github.com/eko/gocache/store/freecache/v4 v4.2.4
+	github.com/eko/gocache/store/ristretto/v4 v4.3.2
+	github.com/go-gorm/caches/v4 v4.0.5
+	github.com/hydracache/hydracache v0.0.0-00010101000000-000000000000
+	gorm.io/driver/postgres v1.6.3
+	gorm.io/gorm v1.31.2
+)
+
+require (
 	ariga.io/atlas v0.32.1-0.20250325101103-175b25e1c1b9 // indirect
-	ariga.io/entcache v0.1.0 // indirect
-	entgo.io/ent v0.14.5 // indirect
 	github.com/agext/levenshtein v1.2.3 // indirect
 	github.com/apparentlymart/go-textseg/v15 v15.0.0 // indirect
 	github.com/bmatcuk/doublestar v1.3.4 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
-	github.com/coocood/freecache v1.2.4 // indirect
-	github.com/dgraph-io/ristretto/v2 v2.3.0 // indirect
 	github.com/dgryski/go-rendezvous v0.0.0-20200823014737-9f7001d12a5f // indirect
 	github.com/dustin/go-humanize v1.0.1 // indirect
-	github.com/eko/gocache/lib/v4 v4.2.4 // indirect
-	github.com/eko/gocache/store/freecache/v4 v4.2.4 // indirect
-	github.com/eko/gocache/store/ristretto/v4 v4.3.2 // indirect
-	github.com/go-gorm/caches/v4 v4.0.5 // indirect
 	github.com/go-openapi/inflect v0.19.0 // indirect
 	github.com/go-redis/redis/v8 v8.11.3 // indirect
 	github.com/golang/groupcache v0.0.0-20210331224755-41bb18bfe9da // indirect
 	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/google/uuid v1.3.0 // indirect
 	github.com/hashicorp/hcl/v2 v2.18.1 // indirect
-	github.com/hydracache/hydracache v0.0.0-00010101000000-000000000000 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/pgx/v5 v5.12.0 // indirect
@@ -45,6 +50,4 @@ require (
 	golang.org/x/sync v0.22.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
-	gorm.io/driver/postgres v1.6.3 // indirect
-	gorm.io/gorm v1.31.2 // indirect
 )
