@@ -24,6 +24,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -340,27 +341,44 @@ func startWorkers(cfg config, table string, stderr io.Writer) ([]*worker, error)
 			killAll(ws)
 			return nil, err
 		}
-		errOut, err := cmd.StderrPipe()
-		if err != nil {
-			killAll(ws)
-			return nil, err
-		}
+		// exec copies the worker's stderr, and Wait waits for the copy.
+		cmd.Stderr = &prefixWriter{mu: &errMu, w: stderr, prefix: fmt.Sprintf("\r[worker %d] ", i)}
 		if err := cmd.Start(); err != nil {
 			killAll(ws)
 			return nil, fmt.Errorf("start worker %d: %w", i, err)
 		}
 		ws = append(ws, w)
-		go func() {
-			sc := bufio.NewScanner(errOut)
-			for sc.Scan() {
-				errMu.Lock()
-				fmt.Fprintf(stderr, "\r[worker %d] %s\n", w.n, sc.Text())
-				errMu.Unlock()
-			}
-		}()
 		go w.read(out)
 	}
 	return ws, nil
+}
+
+// prefixWriter writes whole lines to w, each behind prefix, under mu (the
+// workers share the parent's stderr).
+type prefixWriter struct {
+	mu     *sync.Mutex
+	w      io.Writer
+	prefix string
+	buf    []byte
+}
+
+// Write writes the complete lines of p and keeps the rest for later
+// (bounded: a line longer than 64 KiB is cut).
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.buf = append(p.buf, b...)
+	for {
+		i := bytes.IndexByte(p.buf, '\n')
+		if i < 0 && len(p.buf) < 64<<10 {
+			return len(b), nil
+		}
+		if i < 0 {
+			i = len(p.buf) - 1
+		}
+		p.mu.Lock()
+		_, _ = fmt.Fprintf(p.w, "%s%s\n", p.prefix, bytes.TrimRight(p.buf[:i+1], "\n"))
+		p.mu.Unlock()
+		p.buf = p.buf[i+1:]
+	}
 }
 
 // read parses the worker's stdout until it ends.
