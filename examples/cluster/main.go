@@ -589,47 +589,48 @@ type staleness struct {
 }
 
 // analyze matches every commit of a sampled row against every process's
-// reads of that row.
+// reads of that row. A read of an older version that started after the
+// commit returned counts once, as stale if it ran in the process that
+// wrote (in-process reads must never be stale), as inside the
+// propagation window otherwise.
 func analyze(ws []*worker) staleness {
 	var s staleness
 	type key struct{ worker, row int64 }
 	seens := map[key][]seen{} // by version, ascending (a worker reports only increases)
-	older := map[key][]seen{} // reads of an older version: start, version
+	older := map[key]*olderReads{}
+	add := func(k key, version, start int64) {
+		o := older[k]
+		if o == nil {
+			o = &olderReads{}
+			older[k] = o
+		}
+		o.reads = append(o.reads, olderRead{version: version, start: start})
+	}
 	for _, w := range ws {
 		for _, e := range w.seens {
 			k := key{int64(w.n), e.row}
 			seens[k] = append(seens[k], e)
 			if e.prev > 0 {
-				older[k] = append(older[k], seen{row: e.row, version: e.prev, start: e.prevLast})
+				add(k, e.prev, e.prevLast)
 			}
 		}
 		for _, e := range w.lasts {
-			k := key{int64(w.n), e.row}
-			older[k] = append(older[k], seen{row: e.row, version: e.prev, start: e.prevLast})
+			add(key{int64(w.n), e.row}, e.prev, e.prevLast)
 		}
 		for _, e := range w.backs {
-			k := key{int64(w.n), e.row}
-			older[k] = append(older[k], e)
+			add(key{int64(w.n), e.row}, e.version, e.start)
 		}
+	}
+	for _, o := range older {
+		o.index()
 	}
 	for _, w := range ws {
 		for _, c := range w.writes {
 			s.commits++
 			for _, p := range ws {
 				k := key{int64(p.n), c.row}
-				// A read that started after the commit returned and
-				// returned an older version.
-				for _, o := range older[k] {
-					if o.version < c.version && o.start > c.end {
-						lag := time.Duration(o.start - c.end)
-						if p.n == w.n {
-							s.stale++
-							s.staleMax = max(s.staleMax, lag)
-						} else {
-							s.crossOld++
-							s.crossMax = max(s.crossMax, lag)
-						}
-					}
+				if o := older[k]; o != nil {
+					o.match(c, p.n == w.n)
 				}
 				if p.n == w.n {
 					continue
@@ -646,8 +647,67 @@ func analyze(ws []*worker) staleness {
 			}
 		}
 	}
+	for _, o := range older {
+		for _, r := range o.reads {
+			switch {
+			case r.own > 0:
+				s.stale++
+				s.staleMax = max(s.staleMax, r.own)
+			case r.cross > 0:
+				s.crossOld++
+				s.crossMax = max(s.crossMax, r.cross)
+			}
+		}
+	}
 	slices.Sort(s.delays)
 	return s
+}
+
+// olderReads are one process's reads of one row that returned a version
+// lower than one it had returned before, or that were its last reads of a
+// version: the only reads that can be older than a commit that returned
+// before they started.
+type olderReads struct {
+	reads  []olderRead // by start
+	minVer []int64     // minVer[i]: the lowest version in reads[i:]
+}
+
+// olderRead is one such read, with how long after the commit of a newer
+// version it started (0: none), for commits of its own process and of
+// others.
+type olderRead struct {
+	version, start int64
+	own, cross     time.Duration
+}
+
+func (o *olderReads) index() {
+	slices.SortFunc(o.reads, func(a, b olderRead) int { return cmpInt(a.start, b.start) })
+	o.minVer = make([]int64, len(o.reads))
+	for i := len(o.reads) - 1; i >= 0; i-- {
+		o.minVer[i] = o.reads[i].version
+		if i+1 < len(o.reads) {
+			o.minVer[i] = min(o.minVer[i], o.minVer[i+1])
+		}
+	}
+}
+
+// match marks the reads that started after c returned and returned an
+// older version. Versions grow with time, so the scan ends soon after
+// c.end: once every later read has a version of c's or higher.
+func (o *olderReads) match(c commit, own bool) {
+	i, _ := slices.BinarySearchFunc(o.reads, c.end+1, func(r olderRead, t int64) int { return cmpInt(r.start, t) })
+	for ; i < len(o.reads) && o.minVer[i] < c.version; i++ {
+		r := &o.reads[i]
+		if r.version >= c.version {
+			continue
+		}
+		lag := time.Duration(r.start - c.end)
+		if own {
+			r.own = max(r.own, lag)
+		} else {
+			r.cross = max(r.cross, lag)
+		}
+	}
 }
 
 func cmpInt(a, b int64) int {

@@ -67,3 +67,32 @@ func TestClusterDemo(t *testing.T) {
 		t.Errorf("the summary has no staleness figures")
 	}
 }
+
+// TestAnalyze checks the staleness arithmetic on made-up reports: worker 1
+// commits version 2 of row 1 at t=100; worker 2 reads version 1 until
+// t=103 and version 2 from t=105 (done at 106); worker 1 itself reads
+// version 1 at t=104, after its own commit returned: a stale read.
+func TestAnalyze(t *testing.T) {
+	w1 := &worker{n: 1,
+		writes: []commit{{worker: 1, row: 1, version: 2, start: 90, end: 100}},
+		seens:  []seen{{row: 1, version: 1, start: 10, end: 20}},
+		lasts:  []seen{{row: 1, prev: 1, prevLast: 104}},
+	}
+	w2 := &worker{n: 2,
+		seens: []seen{
+			{row: 1, version: 1, start: 10, end: 20},
+			{row: 1, version: 2, start: 105, end: 106, prev: 1, prevLast: 103},
+		},
+		lasts: []seen{{row: 1, prev: 2, prevLast: 200}},
+	}
+	s := analyze([]*worker{w1, w2})
+	if s.commits != 1 || len(s.delays) != 1 || s.delays[0] != 6 || s.unobserved != 0 {
+		t.Errorf("commits=%d delays=%v unobserved=%d; want 1, [6ns], 0", s.commits, s.delays, s.unobserved)
+	}
+	if s.stale != 1 || s.staleMax != 4 {
+		t.Errorf("stale=%d (max %v); want 1 (max 4ns)", s.stale, s.staleMax)
+	}
+	if s.crossOld != 1 || s.crossMax != 3 {
+		t.Errorf("crossOld=%d (max %v); want 1 (max 3ns)", s.crossOld, s.crossMax)
+	}
+}
