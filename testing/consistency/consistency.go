@@ -333,12 +333,20 @@ type Violation struct {
 	// was behind.
 	StaleSince time.Time
 	Staleness  time.Duration
+	// ReadLog and WriteLog are the positions, among Check's logs, of the
+	// log holding the read and of the one holding the first newer write:
+	// equal when the read was stale in the writer's own process.
+	ReadLog, WriteLog int
 }
 
 // String describes v on one line.
 func (v Violation) String() string {
-	return fmt.Sprintf("key %d: read at %s saw version %d, but version %d had committed at %s (stale for %v)",
-		v.Key, v.ReadStart.UTC().Format("15:04:05.000000"), v.Seen, v.Committed,
+	where := "in the writer's process"
+	if v.ReadLog != v.WriteLog {
+		where = fmt.Sprintf("in log %d, written in log %d", v.ReadLog, v.WriteLog)
+	}
+	return fmt.Sprintf("key %d: read at %s (%s) saw version %d, but version %d had committed at %s (stale for %v)",
+		v.Key, v.ReadStart.UTC().Format("15:04:05.000000"), where, v.Seen, v.Committed,
 		v.CommittedAt.UTC().Format("15:04:05.000000"), v.Staleness)
 }
 
@@ -356,10 +364,12 @@ type Report struct {
 	// Violations lists every stale read outside the grace period, in
 	// order of read start.
 	Violations []Violation
-	// WithinGrace counts stale reads that started less than the grace
-	// period after the first newer write returned; they are not
-	// violations.
-	WithinGrace int
+	// WithinGrace counts stale reads in another process than the
+	// writer's that started less than the grace period after the first
+	// newer write returned; they are not violations. MaxWithinGrace is the
+	// largest staleness among them.
+	WithinGrace    int
+	MaxWithinGrace time.Duration
 	// Grace is the grace period the check used.
 	Grace time.Duration
 	// MaxStaleness is the largest Staleness among the violations.
@@ -382,7 +392,10 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, " (max %v stale)", r.MaxStaleness)
 	}
 	if r.Grace > 0 {
-		fmt.Fprintf(&b, ", %d within the %v grace", r.WithinGrace, r.Grace)
+		fmt.Fprintf(&b, ", %d within the %v grace between processes", r.WithinGrace, r.Grace)
+		if r.WithinGrace > 0 {
+			fmt.Fprintf(&b, " (max %v)", r.MaxWithinGrace)
+		}
 	}
 	if r.FailedWrites+r.FailedReads > 0 {
 		fmt.Fprintf(&b, ", %d failed writes, %d failed reads", r.FailedWrites, r.FailedReads)
@@ -404,19 +417,27 @@ func (r *Report) String() string {
 
 // Check merges logs (of one run, from one or more processes) and reports
 // every read whose version is older than the newest version whose write
-// returned before the read started. A stale read that started less than
-// grace after the first newer write returned is counted in
-// Report.WithinGrace instead: across processes sharing Redis, HydraCache's
-// staleness is bounded by the delivery of Redis's invalidation pushes, not
-// zero. Use a grace of zero to see every stale read.
+// returned before the read started.
+//
+// grace is the propagation bound between processes: a stale read that
+// started less than grace after the first newer write returned, in a
+// process other than the writer's (another log), is counted in
+// Report.WithinGrace instead. A read in the writer's own process gets no
+// grace. Across processes sharing Redis, HydraCache's staleness is bounded
+// by the delivery of Redis's invalidation pushes, not zero (see the
+// README); a grace of zero reports every stale read.
 func Check(grace time.Duration, logs ...*Log) *Report {
 	r := &Report{Grace: grace}
+	type write struct {
+		Op
+		log int
+	}
 	type history struct {
-		ops    []Op    // by End
+		ops    []write // by End
 		newest []int64 // newest[i]: max version of ops[:i+1]
 	}
 	perKey := map[int]*history{}
-	var reads []Op
+	var reads []write
 	first, last := int64(0), int64(0)
 	span := func(o Op) {
 		if first == 0 || o.Start < first {
@@ -426,7 +447,7 @@ func Check(grace time.Duration, logs ...*Log) *Report {
 			last = o.End
 		}
 	}
-	for _, l := range logs {
+	for i, l := range logs {
 		if l == nil {
 			continue
 		}
@@ -436,11 +457,11 @@ func Check(grace time.Duration, logs ...*Log) *Report {
 				h = &history{}
 				perKey[w.Key] = h
 			}
-			h.ops = append(h.ops, w)
+			h.ops = append(h.ops, write{w, i})
 			span(w)
 		}
 		for _, o := range l.Reads {
-			reads = append(reads, o)
+			reads = append(reads, write{o, i})
 			span(o)
 		}
 		r.FailedWrites += l.FailedWrites
@@ -482,8 +503,9 @@ func Check(grace time.Duration, logs ...*Log) *Report {
 		f := sort.Search(n, func(i int) bool { return h.newest[i] > o.Version })
 		since := h.ops[f].End
 		staleness := time.Duration(o.Start - since)
-		if staleness < grace {
+		if staleness < grace && h.ops[f].log != o.log {
 			r.WithinGrace++
+			r.MaxWithinGrace = max(r.MaxWithinGrace, staleness)
 			continue
 		}
 		// The write that made newest[n-1] the floor.
@@ -500,6 +522,8 @@ func Check(grace time.Duration, logs ...*Log) *Report {
 			CommittedAt: time.Unix(0, h.ops[c].End),
 			StaleSince:  time.Unix(0, since),
 			Staleness:   staleness,
+			ReadLog:     o.log,
+			WriteLog:    h.ops[f].log,
 		})
 		r.MaxStaleness = max(r.MaxStaleness, staleness)
 	}

@@ -61,9 +61,18 @@ func TestCheckFindsStaleReads(t *testing.T) {
 		t.Errorf("String:\n%s", s)
 	}
 
-	g := consistency.Check(2*time.Millisecond, l)
-	if len(g.Violations) != 1 || g.WithinGrace != 2 || g.Violations[0].Staleness != 40*time.Millisecond {
-		t.Errorf("with a 2 ms grace: %s", g)
+	// A grace covers reads in another process than the writer's only.
+	if g := consistency.Check(2*time.Millisecond, l); len(g.Violations) != 3 || g.WithinGrace != 0 {
+		t.Errorf("with a 2 ms grace, one process: %s", g)
+	}
+	writes, reads := &consistency.Log{Writes: l.Writes}, &consistency.Log{Reads: l.Reads}
+	g := consistency.Check(2*time.Millisecond, writes, reads)
+	if len(g.Violations) != 1 || g.WithinGrace != 2 || g.MaxWithinGrace != time.Millisecond ||
+		g.Violations[0].Staleness != 40*time.Millisecond || g.Violations[0].ReadLog != 1 || g.Violations[0].WriteLog != 0 {
+		t.Errorf("with a 2 ms grace, two processes: %s", g)
+	}
+	if s := g.String(); !strings.Contains(s, "2 within the 2ms grace between processes (max 1ms)") || !strings.Contains(s, "in log 1, written in log 0") {
+		t.Errorf("String:\n%s", s)
 	}
 }
 
