@@ -188,7 +188,6 @@ func TestConsistencyChecker(t *testing.T) {
 				"CC_DSN="+dsn, "CC_PREFIX="+prefix, "CC_NS="+ns, "CC_BROKEN="+strconv.FormatBool(broken))
 			cfg := ccConfig(broken)
 			cfg.WriteKeys = []int{0, 1, 2, 3}
-			cfg.Grace = ccGrace
 			mine, err := consistency.Record(context.Background(), entTarget(client), cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -200,7 +199,7 @@ func TestConsistencyChecker(t *testing.T) {
 			if len(theirs.Writes) == 0 || len(theirs.Reads) == 0 {
 				t.Errorf("the child process did %d writes and %d reads", len(theirs.Writes), len(theirs.Reads))
 			}
-			ccVerdict(t, consistency.Check(cfg.Grace, mine, theirs), broken, cache)
+			ccVerdict(t, consistency.Check(ccGrace, mine, theirs), broken, cache)
 		})
 	}
 }

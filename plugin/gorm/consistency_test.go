@@ -3,10 +3,8 @@ package hydragorm_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"os"
 	"strconv"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,17 +16,9 @@ import (
 	hydragorm "github.com/hydracache/hydracache/plugin/gorm"
 	"github.com/hydracache/hydracache/store"
 	"github.com/hydracache/hydracache/testing/consistency"
+	"github.com/hydracache/hydracache/testing/consistency/gormtarget"
 	"github.com/hydracache/hydracache/testing/testenv"
 )
-
-// ConsistencyRow is the row the consistency checker writes: Version grows
-// with every committed write.
-type ConsistencyRow struct {
-	ID      int `gorm:"primaryKey;autoIncrement:false"`
-	Version int64
-}
-
-func (ConsistencyRow) CachePolicy() core.Policy { return core.Policy{} }
 
 const ccKeys = 8
 
@@ -55,37 +45,6 @@ func ccConfig(broken bool) consistency.Config {
 	return cfg
 }
 
-// gormTarget writes and reads ConsistencyRow through db (cached): every
-// fourth read is a collection read (a WHERE on the key), the others reads
-// by key.
-func gormTarget(db *gorm.DB) consistency.Target {
-	var n atomic.Int64
-	return consistency.Funcs{
-		WriteFunc: func(ctx context.Context, key int, v int64) error {
-			res := db.WithContext(ctx).Model(&ConsistencyRow{ID: key + 1}).Update("version", v)
-			if res.Error == nil && res.RowsAffected != 1 {
-				return fmt.Errorf("updated %d rows", res.RowsAffected)
-			}
-			return res.Error
-		},
-		ReadFunc: func(ctx context.Context, key int) (int64, error) {
-			if n.Add(1)%4 == 0 {
-				var rs []ConsistencyRow
-				if err := db.WithContext(ctx).Where("id = ?", key+1).Find(&rs).Error; err != nil {
-					return 0, err
-				}
-				if len(rs) != 1 {
-					return 0, fmt.Errorf("found %d rows", len(rs))
-				}
-				return rs[0].Version, nil
-			}
-			var r ConsistencyRow
-			err := db.WithContext(ctx).First(&r, key+1).Error
-			return r.Version, err
-		},
-	}
-}
-
 // ccCachedDB opens sqlDB through GORM with the plugin on a cache over st
 // in namespace ns; broken drops the cache's invalidations.
 func ccCachedDB(t testing.TB, sqlDB *sql.DB, st lib_store.StoreInterface, ns string, broken bool) (*gorm.DB, *core.Cache) {
@@ -105,17 +64,11 @@ func ccCachedDB(t testing.TB, sqlDB *sql.DB, st lib_store.StoreInterface, ns str
 	return db, cache
 }
 
-// ccSeed creates the rows, version 0, without the cache.
+// ccSeed creates gormtarget's table and rows, without the cache.
 func ccSeed(t testing.TB, sqlDB *sql.DB) {
 	t.Helper()
-	plain := openGorm(t, sqlDB, nil)
-	if err := plain.AutoMigrate(&ConsistencyRow{}); err != nil {
+	if err := gormtarget.Setup(context.Background(), openGorm(t, sqlDB, nil), ccKeys); err != nil {
 		t.Fatal(err)
-	}
-	for i := 1; i <= ccKeys; i++ {
-		if err := plain.Create(&ConsistencyRow{ID: i}).Error; err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 
@@ -152,7 +105,8 @@ func ccVerdict(t *testing.T, r *consistency.Report, broken bool, caches ...*core
 	}
 }
 
-// TestConsistencyChecker runs the consistency checker through the plugin:
+// TestConsistencyChecker runs the consistency checker through the plugin,
+// on gormtarget's table:
 // in one process on the memory store, and in two processes sharing Redis
 // (each writing half the keys and reading all of them), each with the
 // cache's invalidations on (no stale read allowed) and dropped (the checker
@@ -168,7 +122,7 @@ func TestConsistencyChecker(t *testing.T) {
 				t.Fatal(err)
 			}
 			db, cache := ccCachedDB(t, sqlDB, st, testenv.Name(t), broken)
-			r, err := consistency.Run(context.Background(), gormTarget(db), ccConfig(broken))
+			r, err := consistency.Run(context.Background(), gormtarget.New(db), ccConfig(broken))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -190,8 +144,7 @@ func TestConsistencyChecker(t *testing.T) {
 				"CC_DSN="+dsn, "CC_PREFIX="+prefix, "CC_NS="+ns, "CC_BROKEN="+strconv.FormatBool(broken))
 			cfg := ccConfig(broken)
 			cfg.WriteKeys = []int{0, 1, 2, 3}
-			cfg.Grace = ccGrace
-			mine, err := consistency.Record(context.Background(), gormTarget(db), cfg)
+			mine, err := consistency.Record(context.Background(), gormtarget.New(db), cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,7 +155,7 @@ func TestConsistencyChecker(t *testing.T) {
 			if len(theirs.Writes) == 0 || len(theirs.Reads) == 0 {
 				t.Errorf("the child process did %d writes and %d reads", len(theirs.Writes), len(theirs.Reads))
 			}
-			ccVerdict(t, consistency.Check(cfg.Grace, mine, theirs), broken, cache)
+			ccVerdict(t, consistency.Check(ccGrace, mine, theirs), broken, cache)
 		})
 	}
 }
@@ -235,7 +188,7 @@ func TestConsistencyCheckerChild(t *testing.T) {
 	cfg := ccConfig(broken)
 	cfg.WriteKeys = []int{4, 5, 6, 7}
 	consistency.ChildReady()
-	l, err := consistency.Record(context.Background(), gormTarget(db), cfg)
+	l, err := consistency.Record(context.Background(), gormtarget.New(db), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,8 +19,8 @@
 //
 // Versions are int64s that only grow per key: the checker gives each key a
 // single writer in a Run and writes max(previous+1, wall clock in
-// nanoseconds), so later runs and other processes write larger versions
-// without coordination. Processes that write must each own distinct keys
+// nanoseconds), so later runs and other processes on the machine write
+// larger versions without coordination. Processes that write must each own distinct keys
 // (Config.WriteKeys): two writers of one key could commit out of order, and
 // the checker would then report the database's own last-writer-wins as a
 // stale read.
@@ -114,8 +114,6 @@ type Config struct {
 	// against this process's own writes (0: never stop early). Stale reads
 	// against other processes' writes are found only by Check.
 	StopAfter int
-	// Grace is passed to Check by Run.
-	Grace time.Duration
 }
 
 func (c *Config) validate() error {
@@ -164,7 +162,8 @@ type Log struct {
 	Reads []Op
 	// FailedWrites and FailedReads count calls that returned an error. A
 	// failed write may still have committed; its version is not counted as
-	// committed, and reading it is never a violation (it is newer).
+	// committed, and reading it is a violation only once a newer write
+	// has returned.
 	FailedWrites, FailedReads int
 	// Errors holds the first few errors, as text.
 	Errors []string
@@ -193,13 +192,13 @@ func newClock() clock {
 
 func (c clock) now() int64 { return c.wall + int64(time.Since(c.base)) }
 
-// Run records one process's run and checks it with Check(cfg.Grace, log).
+// Run records one process's run and checks it: Check(0, log).
 func Run(ctx context.Context, t Target, cfg Config) (*Report, error) {
 	l, err := Record(ctx, t, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return Check(cfg.Grace, l), nil
+	return Check(0, l), nil
 }
 
 // Record runs cfg's writers and readers against t and returns what they
