@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -293,3 +295,36 @@ func (s *mapStore) Clear(context.Context) error {
 }
 
 func (s *mapStore) GetType() string { return "map" }
+
+// StartChild runs a test of this binary as a second process and collects
+// its log.
+func TestStartChild(t *testing.T) {
+	child := consistency.StartChild(t, "TestStartChildHelper", "CONSISTENCY_TEST_READS=25")
+	l, err := child.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(l.Reads) != 25 || len(l.Writes) == 0 {
+		t.Errorf("child log: %d writes, %d reads", len(l.Writes), len(l.Reads))
+	}
+	if r := consistency.Check(0, l); !r.OK() || r.Reads != 25 {
+		t.Errorf("%s", r)
+	}
+}
+
+// TestStartChildHelper is TestStartChild's second process.
+func TestStartChildHelper(t *testing.T) {
+	if !consistency.IsChild() {
+		t.Skip("the second process of TestStartChild")
+	}
+	n, _ := strconv.Atoi(os.Getenv("CONSISTENCY_TEST_READS"))
+	m := &memTarget{rows: map[int]int64{}}
+	consistency.ChildReady()
+	l, err := consistency.Record(context.Background(), m, consistency.Config{Keys: 2, Writers: 1, Readers: 1, MaxWrites: 5, MaxReads: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := consistency.ChildDone(l); err != nil {
+		t.Fatal(err)
+	}
+}
