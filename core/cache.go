@@ -35,12 +35,14 @@ type Cache struct {
 	entryPrefix string // namespace + entry space, ending in ':'
 	tagPrefix   string // namespace + tag space, ending in ':'
 	epochKey    string // the namespace epoch, under every entry
+	leasePrefix string // namespace + fill lease space, ending in ':'
 
 	flights flightGroup
 	brk     breaker
 	stats   counters
 	errs    burstLogger
 	pending pendingBumps
+	rand    func() float64 // in [0, 1); early refresh draws from it
 }
 
 // New returns a Cache over st, any gocache store.
@@ -60,6 +62,11 @@ func New(st lib_store.StoreInterface, opts ...Option) (*Cache, error) {
 		entryPrefix: keys.Join("hc", cfg.namespace, "k") + ":",
 		tagPrefix:   keys.Join("hc", cfg.namespace, "v") + ":",
 		epochKey:    keys.Join("hc", cfg.namespace, "epoch"),
+		leasePrefix: keys.Join("hc", cfg.namespace, "l") + ":",
+		rand:        rand.Float64,
+	}
+	if c.io.ls == nil {
+		c.cfg.leaseTTL = 0 // the store cannot take leases
 	}
 	c.errs = burstLogger{logger: cfg.logger, every: cfg.logEvery}
 	c.pending.c = c
@@ -139,11 +146,13 @@ func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte,
 	}
 	if call.mode != ModeRefresh && vals[0] != nil {
 		e, valid, err := decodeEntry(vals[0], versions)
-		switch {
-		case err != nil:
+		if err != nil {
 			c.decodeError(ks[0], err)
-		case valid && c.cfg.clock.Now().UnixNano() < e.expiresAt:
+		} else if now := c.cfg.clock.Now().UnixNano(); valid && now < e.expiresAt {
 			c.stats.hits.Add(1)
+			if d.Policy.EarlyRefresh > 0 && call.mode == ModeNormal && load != nil {
+				c.maybeRefresh(ctx, d, ks, versions, call.ttl, load, e, now)
+			}
 			if e.negative {
 				c.stats.negativeHits.Add(1)
 				return nil, ErrNotFound
@@ -155,21 +164,30 @@ func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte,
 	if call.mode == ModeCacheOnly {
 		return nil, ErrCacheMiss
 	}
-	fill := func(lctx context.Context) ([]byte, error) {
-		return c.loadAndStore(lctx, d, ks, versions, call.ttl, load)
-	}
 	if call.mode == ModeRefresh {
-		return fill(ctx)
+		return c.loadAndStore(ctx, d, ks, versions, call.ttl, load)
+	}
+	fill := func(lctx context.Context) ([]byte, error) {
+		if c.cfg.leaseTTL > 0 {
+			return c.leasedFill(lctx, d, ks, versions, call.ttl, load)
+		}
+		return c.loadAndStore(lctx, d, ks, versions, call.ttl, load)
 	}
 	// Callers that read different versions must not share a load: one that
 	// started after a bump would otherwise get a result loaded before it.
+	return c.flights.do(ctx, flightKey("", ks[0], versions), fill)
+}
+
+// flightKey names the load of entry key under versions, after prefix.
+func flightKey(prefix, key string, versions [][]byte) string {
 	var fk strings.Builder
-	fk.Grow(len(ks[0]) + len(versions)*stampSize)
-	fk.WriteString(ks[0])
+	fk.Grow(len(prefix) + len(key) + len(versions)*stampSize)
+	fk.WriteString(prefix)
+	fk.WriteString(key)
 	for _, v := range versions {
 		fk.Write(v)
 	}
-	return c.flights.do(ctx, fk.String(), fill)
+	return fk.String()
 }
 
 func (c *Cache) loadOnly(ctx context.Context, mode Mode, load LoadFunc) ([]byte, error) {
@@ -212,7 +230,9 @@ func (c *Cache) loadAndStore(ctx context.Context, d Descriptor, ks []string, ver
 		return nil, ErrCacheMiss
 	}
 	c.stats.loads.Add(1)
+	start := c.cfg.clock.Now()
 	val, lerr := load(ctx)
+	took := c.cfg.clock.Now().Sub(start)
 	negative := lerr != nil && errors.Is(lerr, ErrNotFound)
 	if lerr != nil && !negative {
 		return nil, lerr // errors are never cached
@@ -235,7 +255,7 @@ func (c *Cache) loadAndStore(ctx context.Context, d Descriptor, ks []string, ver
 		}
 	}
 	expires := c.cfg.clock.Now().Add(ttl).UnixNano()
-	if err := c.io.set(ctx, ks[0], encodeEntry(negative, expires, versions, val), ttl); err != nil {
+	if err := c.io.set(ctx, ks[0], encodeEntry(negative, expires, took, versions, val), ttl); err != nil {
 		c.storeError("fill", err)
 	}
 	return val, lerr
@@ -283,7 +303,7 @@ func (c *Cache) Put(ctx context.Context, d Descriptor, payload []byte) error {
 	ttlOverride, _ := TTLFrom(ctx)
 	ttl := c.entryTTL(d.Policy, false, ttlOverride)
 	expires := c.cfg.clock.Now().Add(ttl).UnixNano()
-	if err := c.io.set(ctx, ks[0], encodeEntry(false, expires, versions, payload), ttl); err != nil {
+	if err := c.io.set(ctx, ks[0], encodeEntry(false, expires, 0, versions, payload), ttl); err != nil {
 		return fmt.Errorf("hydracache: put %q: %w", d.Key, err)
 	}
 	return nil

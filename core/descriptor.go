@@ -20,6 +20,20 @@ type Policy struct {
 	// Tags are extra tags every entry of the model carries, for
 	// application-level invalidation with InvalidateTags.
 	Tags []string
+	// EarlyRefresh marks hot entries, read so often that their expiry
+	// would send a burst of reads to the database, and sets how early they
+	// are reloaded: the XFetch beta ("Optimal Probabilistic Cache Stampede
+	// Prevention", Vattani et al., VLDB 2015); 1 is the usual value, larger
+	// refreshes earlier, 0 (the default) never. A hit on such an entry
+	// reloads it in the background, while the cached value is returned, with
+	// a probability that rises as expiry nears, in proportion to how long
+	// its last load took: when now - loadTime*beta*ln(rand()) passes the
+	// expiry. Concurrent triggers in one process share one reload; with
+	// WithFillLease, so do those of processes sharing the store. The reload
+	// is stored under the usual check that no tag was bumped while it ran.
+	// Only Fetch (and GetOrLoad) refresh early, not FetchMany; entries
+	// written by Put, which records no load time, never do.
+	EarlyRefresh float64
 }
 
 // CacheEntity is implemented by a model that opts in to caching. Plugins

@@ -44,12 +44,36 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(context.Contex
 		}
 		return g.wait(ctx, key, f)
 	}
+	f = g.launch(ctx, key, fn)
+	g.mu.Unlock()
+	return g.wait(ctx, key, f)
+}
+
+// start runs fn for key in the background, unless a load of key is under
+// way, and reports whether it started one. Nobody waits for it, so it is
+// never cancelled; callers of do with the same key join it as usual.
+func (g *flightGroup) start(ctx context.Context, key string, fn func(context.Context) ([]byte, error)) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.calls == nil {
+		g.calls = make(map[string]*flight)
+	}
+	if _, ok := g.calls[key]; ok {
+		return false
+	}
+	// Its own waiter, which never leaves: the load runs to the end.
+	g.launch(ctx, key, fn)
+	return true
+}
+
+// launch registers a flight for key with one waiter and runs fn for it.
+// g.mu must be held.
+func (g *flightGroup) launch(ctx context.Context, key string, fn func(context.Context) ([]byte, error)) *flight {
 	// The load keeps the caller's values (tracing, call options) but not
 	// its cancellation, which belongs to whoever is still waiting.
 	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	f = &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
+	f := &flight{done: make(chan struct{}), waiters: 1, cancel: cancel}
 	g.calls[key] = f
-	g.mu.Unlock()
 
 	go func() {
 		defer func() {
@@ -66,7 +90,7 @@ func (g *flightGroup) do(ctx context.Context, key string, fn func(context.Contex
 		}()
 		f.val, f.err = fn(lctx)
 	}()
-	return g.wait(ctx, key, f)
+	return f
 }
 
 func (g *flightGroup) wait(ctx context.Context, key string, f *flight) ([]byte, error) {

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // LoadManyFunc loads the entries of FetchMany that missed. missing holds
@@ -95,6 +96,7 @@ func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 	if call.mode == ModeCacheOnly || load == nil {
 		return out, ErrCacheMiss
 	}
+	start := c.cfg.clock.Now()
 	loaded, err := c.loadMany(ctx, load, missing)
 	if err != nil {
 		return nil, err
@@ -102,11 +104,11 @@ func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 	for j, i := range missing {
 		out[i] = loaded[j]
 	}
-	c.storeMany(ctx, ds, ks, vals, tagIdx, versions, missing, loaded, call)
+	c.storeMany(ctx, ds, ks, vals, tagIdx, versions, missing, loaded, call, start)
 	return out, nil
 }
 
-func (c *Cache) storeMany(ctx context.Context, ds []Descriptor, ks []string, vals [][]byte, tagIdx [][]int, versions [][][]byte, missing []int, loaded [][]byte, call callOptions) {
+func (c *Cache) storeMany(ctx context.Context, ds []Descriptor, ks []string, vals [][]byte, tagIdx [][]int, versions [][][]byte, missing []int, loaded [][]byte, call callOptions, loadStart time.Time) {
 	n := len(ds)
 	cur, err := c.io.getMulti(ctx, ks[n:])
 	if err != nil {
@@ -137,7 +139,7 @@ func (c *Cache) storeMany(ctx context.Context, ds []Descriptor, ks []string, val
 		if ttl <= 0 {
 			continue
 		}
-		e := encodeEntry(negative, now.Add(ttl).UnixNano(), versions[i], loaded[j])
+		e := encodeEntry(negative, now.Add(ttl).UnixNano(), now.Sub(loadStart), versions[i], loaded[j])
 		if err := c.io.set(ctx, ks[i], e, ttl); err != nil {
 			c.storeError("fill", err)
 			return

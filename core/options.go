@@ -31,6 +31,8 @@ type config struct {
 	clock       Clock
 	logger      *slog.Logger
 	logEvery    time.Duration
+	leaseTTL    time.Duration // 0: no fill lease
+	leaseWait   time.Duration
 }
 
 func defaultConfig() config {
@@ -142,6 +144,37 @@ func WithLogger(l *slog.Logger) Option {
 			return fmt.Errorf("%w: nil logger", ErrInvalidOption)
 		}
 		c.logger = l
+		return nil
+	}
+}
+
+// WithFillLease makes every miss of Fetch fill the entry under a lease, so
+// that of the processes sharing the store that miss one entry at once, one
+// loads and the others wait up to maxWait for its result, polling the
+// store, instead of all loading from the database. Within a process,
+// concurrent misses share one load anyway (single-flight); the lease
+// extends that across processes.
+//
+// The lease is keyed by the entry and the tag versions the miss read, so a
+// caller that read versions bumped since never waits for a load that began
+// before the bump; and a waiter takes the holder's result only if it was
+// stored under the versions current when it reads it. A waiter that gets
+// nothing within maxWait, or whose store fails, calls the loader itself: the
+// lease saves loads and never decides what a read returns. A holder that
+// dies without releasing its lease holds it until ttl ends, after which a
+// waiter takes it over; ttl should exceed the time a load takes.
+//
+// Leases need a store implementing Leaser (both stores of package store
+// do); with another store the option has no effect. Each leased miss costs
+// the store two extra calls (take and release), so the option suits
+// entries many processes miss together. FetchMany and refresh mode do not
+// take leases.
+func WithFillLease(ttl, maxWait time.Duration) Option {
+	return func(c *config) error {
+		if ttl <= 0 || maxWait <= 0 {
+			return fmt.Errorf("%w: fill lease TTL %v and wait %v must be positive", ErrInvalidOption, ttl, maxWait)
+		}
+		c.leaseTTL, c.leaseWait = ttl, maxWait
 		return nil
 	}
 }

@@ -29,3 +29,15 @@ type Adder interface {
 type BatchSetter interface {
 	SetMulti(ctx context.Context, keys []string, values [][]byte, ttl time.Duration) error
 }
+
+// Leaser takes and releases fill leases, short-lived locks that let one
+// process fill a missing entry while the others sharing the store wait for
+// it (see WithFillLease). AcquireLease stores token under key with ttl only
+// if key is absent, atomically, and reports whether it did. ReleaseLease
+// deletes key only if it still holds token, atomically, so that a holder
+// whose lease expired and was taken by another never releases the other's.
+// A lease whose holder died ends when its ttl does.
+type Leaser interface {
+	AcquireLease(ctx context.Context, key string, token []byte, ttl time.Duration) (bool, error)
+	ReleaseLease(ctx context.Context, key string, token []byte) error
+}

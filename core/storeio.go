@@ -17,6 +17,7 @@ type storeIO struct {
 	bg BatchGetter
 	ad Adder
 	bs BatchSetter
+	ls Leaser
 }
 
 func newStoreIO(st lib_store.StoreInterface) storeIO {
@@ -24,6 +25,7 @@ func newStoreIO(st lib_store.StoreInterface) storeIO {
 	io.bg, _ = st.(BatchGetter)
 	io.ad, _ = st.(Adder)
 	io.bs, _ = st.(BatchSetter)
+	io.ls, _ = st.(Leaser)
 	return io
 }
 
@@ -122,6 +124,22 @@ func (io storeIO) delete(ctx context.Context, key string) (err error) {
 	defer recovered(&err)
 	if err := io.st.Delete(ctx, key); err != nil && !isNotFound(err) {
 		return fmt.Errorf("delete %q: %w", key, err)
+	}
+	return nil
+}
+
+func (io storeIO) acquireLease(ctx context.Context, key string, token []byte, ttl time.Duration) (ok bool, err error) {
+	defer recovered(&err)
+	if ok, err = io.ls.AcquireLease(ctx, key, token, ttl); err != nil {
+		return false, fmt.Errorf("acquire lease %q: %w", key, err)
+	}
+	return ok, nil
+}
+
+func (io storeIO) releaseLease(ctx context.Context, key string, token []byte) (err error) {
+	defer recovered(&err)
+	if err := io.ls.ReleaseLease(ctx, key, token); err != nil {
+		return fmt.Errorf("release lease %q: %w", key, err)
 	}
 	return nil
 }
