@@ -6,6 +6,10 @@ import (
 	"time"
 )
 
+// maxExpDraw bounds -ln(1-r) for r = rand.Float64(), whose 1-r is at
+// least 2^-53: -ln(2^-53) is about 36.7.
+const maxExpDraw = 37
+
 // maybeRefresh decides, on a hit of an entry whose policy sets
 // EarlyRefresh, whether to reload it before it expires (XFetch), and if so
 // starts one background reload for the entry and versions in this
@@ -16,8 +20,12 @@ func (c *Cache) maybeRefresh(ctx context.Context, d Descriptor, ks []string, ver
 	}
 	// -ln(r) for r in (0, 1] is exponentially distributed with mean 1:
 	// refresh when that many load times, times beta, reach the expiry.
-	gap := -float64(e.loadTime) * d.Policy.EarlyRefresh * math.Log(1-c.rand())
-	if gap < float64(e.expiresAt-now) {
+	scale := float64(e.loadTime) * d.Policy.EarlyRefresh
+	left := float64(e.expiresAt - now)
+	if left > scale*maxExpDraw {
+		return // no draw can reach it: skip the logarithm
+	}
+	if -scale*math.Log(1-c.rand()) < left {
 		return
 	}
 	// Its own flight key: a miss must not join a reload that may decide

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/hydracache/hydracache/core"
 	"github.com/hydracache/hydracache/keys"
+	"github.com/hydracache/hydracache/store"
 )
 
 // refreshRig is a Cache on a fake clock with a controllable random source,
@@ -260,5 +262,43 @@ func TestEarlyRefreshOneReloadAcrossCaches(t *testing.T) {
 	b.waitCached(t, "v2")
 	if a.loads.Load() != 2 || b.loads.Load() != 0 || b.c.Stats().EarlyRefreshes != 0 {
 		t.Fatalf("loads %d + %d, b's stats %+v; want a's first load and its reload only", a.loads.Load(), b.loads.Load(), b.c.Stats())
+	}
+}
+
+// BenchmarkEarlyRefreshCheck is a memory hit of an entry far from expiry
+// without and with Policy.EarlyRefresh: the cost of the XFetch draw on a
+// hot entry's hit (beta=1 never triggers here: its entry has an hour left).
+func BenchmarkEarlyRefreshCheck(b *testing.B) {
+	for _, beta := range []float64{0, 1} {
+		b.Run(fmt.Sprintf("beta=%v", beta), func(b *testing.B) {
+			ctx := context.Background()
+			st, err := store.NewMemory()
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			c, err := core.New(st, core.WithNamespace("app"), core.WithLogger(discardLogger()), core.WithDefaultTTL(time.Hour))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			d := core.Entity("users", "42").WithPolicy(core.Policy{EarlyRefresh: beta})
+			load := func(context.Context) ([]byte, error) {
+				time.Sleep(time.Millisecond) // a load time for XFetch to weigh
+				return []byte("payload"), nil
+			}
+			if _, err := c.Fetch(ctx, d, load); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.Fetch(ctx, d, load); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if s := c.Stats(); s.Loads != 1 {
+				b.Fatalf("%d loads", s.Loads)
+			}
+		})
 	}
 }
