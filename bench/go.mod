@@ -1,6 +1,6 @@
 module github.com/hydracache/hydracache/bench
 
-go 1.26.8
+go 1.25.0
 
 replace github.com/hydracache/hydracache => ../
 

@@ -110,7 +110,7 @@ check_go() {
 			export PATH="/usr/local/go/bin:$PATH"
 		else
 			warn "Go is not installed (or not on PATH)."
-			warn "Install Go 1.26 or newer from https://go.dev/dl/ (or your package manager),"
+			warn "Install Go 1.25 or newer from https://go.dev/dl/ (or your package manager),"
 			warn "put its bin directory on PATH, and run this script again."
 			exit 1
 		fi
