@@ -125,7 +125,9 @@ func WithCodec(codec Codec) Option {
 	}
 }
 
-// WithClock sets the clock entries' expiry is measured with.
+// WithClock sets the clock entries' expiry, and the store breaker's
+// backoff, are measured with. With a clock that never advances, a store
+// failure keeps the store skipped until it does.
 func WithClock(clock Clock) Option {
 	return func(c *config) error {
 		if clock == nil {

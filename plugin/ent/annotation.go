@@ -20,11 +20,13 @@ import (
 // WithSchemaTypes reads it from the schema types at run time, so no code
 // generation step is involved.
 type Annotation struct {
-	// TTL, NegativeTTL, SkipLists and Tags are those of core.Policy.
-	TTL         time.Duration `json:"ttl,omitempty"`
-	NegativeTTL time.Duration `json:"negative_ttl,omitempty"`
-	SkipLists   bool          `json:"skip_lists,omitempty"`
-	Tags        []string      `json:"tags,omitempty"`
+	// TTL, NegativeTTL, SkipLists, Tags and EarlyRefresh are those of
+	// core.Policy.
+	TTL          time.Duration `json:"ttl,omitempty"`
+	NegativeTTL  time.Duration `json:"negative_ttl,omitempty"`
+	SkipLists    bool          `json:"skip_lists,omitempty"`
+	Tags         []string      `json:"tags,omitempty"`
+	EarlyRefresh float64       `json:"early_refresh,omitempty"`
 }
 
 // Name names the annotation for Ent.
@@ -32,7 +34,7 @@ func (Annotation) Name() string { return "HydraCache" }
 
 // Policy returns the cache policy the annotation describes.
 func (a Annotation) Policy() core.Policy {
-	return core.Policy{TTL: a.TTL, NegativeTTL: a.NegativeTTL, SkipLists: a.SkipLists, Tags: a.Tags}
+	return core.Policy{TTL: a.TTL, NegativeTTL: a.NegativeTTL, SkipLists: a.SkipLists, Tags: a.Tags, EarlyRefresh: a.EarlyRefresh}
 }
 
 // WithSchemaTypes opts in every schema type (the ent/schema package's

@@ -62,3 +62,12 @@ func TestSchemaAnnotations(t *testing.T) {
 		t.Fatalf("unknown table: %v", err)
 	}
 }
+
+// TestAnnotationPolicy: every field of the annotation reaches the policy.
+func TestAnnotationPolicy(t *testing.T) {
+	a := hydraent.Annotation{TTL: time.Minute, NegativeTTL: time.Second, SkipLists: true, Tags: []string{"x"}, EarlyRefresh: 1.5}
+	p := a.Policy()
+	if p.TTL != a.TTL || p.NegativeTTL != a.NegativeTTL || !p.SkipLists || len(p.Tags) != 1 || p.Tags[0] != "x" || p.EarlyRefresh != 1.5 {
+		t.Fatalf("Policy() = %+v from %+v", p, a)
+	}
+}
