@@ -322,10 +322,19 @@ func (c *Cache) InvalidateTags(ctx context.Context, tags ...string) error {
 	for i, t := range tags {
 		ks[i] = c.tagPrefix + t
 	}
-	if err := c.bump(ctx, ks); err != nil {
-		c.pending.add(ks)
-		c.storeError("bump", err)
+	if err := c.bumpOrRetry(ctx, ks, "bump"); err != nil {
 		return fmt.Errorf("hydracache: bump %d tags (will retry): %w", len(tags), err)
+	}
+	return nil
+}
+
+// bumpOrRetry bumps tagKeys; when that fails, they are left to the
+// background retry, which keeps cached reads of them off until it lands.
+func (c *Cache) bumpOrRetry(ctx context.Context, tagKeys []string, op string) error {
+	if err := c.bump(ctx, tagKeys); err != nil {
+		c.pending.add(tagKeys)
+		c.storeError(op, err)
+		return err
 	}
 	return nil
 }
@@ -355,9 +364,7 @@ func (c *Cache) InvalidateKey(ctx context.Context, key string) error {
 // Flush invalidates every entry of the namespace by bumping its epoch. It
 // deletes nothing, and nothing outside the namespace is affected.
 func (c *Cache) Flush(ctx context.Context) error {
-	if err := c.bump(ctx, []string{c.epochKey}); err != nil {
-		c.pending.add([]string{c.epochKey})
-		c.storeError("flush", err)
+	if err := c.bumpOrRetry(ctx, []string{c.epochKey}, "flush"); err != nil {
 		return fmt.Errorf("hydracache: flush (will retry): %w", err)
 	}
 	return nil
