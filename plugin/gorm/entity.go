@@ -58,9 +58,9 @@ func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
 	spec := loadSpec{cfg: db.Config, conn: stmt.ConnPool, table: stmt.Table, schema: stmt.Schema, unscoped: unscoped}
 	if len(ks.vals) == 1 {
 		var mine atomic.Pointer[rowset.RowSet]
-		d := p.entityDesc(m, unscoped, ks.strs[0])
+		d := p.entityDesc(m, unscoped, ks.one)
 		raw, err := p.cache.Fetch(ctx, d, func(lctx context.Context) ([]byte, error) {
-			rows, err := p.loadKeys(lctx, spec, m, ks.vals, ks.strs)
+			rows, err := p.loadKeys(lctx, spec, m, ks.vals, []string{ks.one})
 			if err != nil {
 				return nil, err
 			}
@@ -124,11 +124,12 @@ func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
 	for i, raw := range raws {
 		rs := loaded[i]
 		if rs == nil && raw != nil {
-			var err error
-			if rs, err = p.decode(raw); err != nil {
+			v, err := p.decode(raw)
+			if err != nil {
 				p.origQuery(db)
 				return
 			}
+			rs = v.rs
 		}
 		if rs == nil {
 			continue

@@ -3,7 +3,10 @@ package hydragorm
 import (
 	"bytes"
 	"sync"
+	"sync/atomic"
 	"unsafe"
+
+	"gorm.io/gorm"
 
 	"github.com/hydracache/hydracache/core/rowset"
 )
@@ -16,9 +19,11 @@ import (
 // compared with a private copy before the RowSet is used, so a store that
 // reuses a buffer for other bytes costs a decode, never a wrong result.
 // RowSets are immutable once decoded and safe to replay concurrently.
+// Beside its RowSet an entry keeps a snapshot of it scanned into the
+// model that read it last, so that hits copy values instead of scanning.
 type decodedCache struct {
 	mu    sync.RWMutex
-	m     map[decodedKey]decodedVal
+	m     map[decodedKey]*decodedVal
 	size  int64
 	limit int64
 }
@@ -29,11 +34,15 @@ type decodedKey struct {
 }
 
 type decodedVal struct {
-	raw []byte // a private copy of the encoded entry
-	rs  *rowset.RowSet
+	raw  []byte // a private copy of the encoded entry
+	rs   *rowset.RowSet
+	kept bool // held by the cache: worth a snapshot
+	// snap is the snapshot for the model that read the entry last; one
+	// with no elems records that this model cannot have one.
+	snap atomic.Pointer[snapshot]
 }
 
-func (c *decodedCache) get(raw []byte) *rowset.RowSet {
+func (c *decodedCache) get(raw []byte) *decodedVal {
 	if c.limit <= 0 || len(raw) == 0 {
 		return nil
 	}
@@ -44,47 +53,88 @@ func (c *decodedCache) get(raw []byte) *rowset.RowSet {
 	if !ok || !bytes.Equal(v.raw, raw) {
 		return nil
 	}
-	return v.rs
+	return v
 }
 
-func (c *decodedCache) put(raw []byte, rs *rowset.RowSet) {
+// size is what an entry is charged: its encoded copy, and the RowSet
+// and a snapshot, each about the decoded size.
+func (v *decodedVal) size() int64 { return int64(len(v.raw) + 2*v.rs.Size()) }
+
+func (c *decodedCache) put(raw []byte, rs *rowset.RowSet) *decodedVal {
+	v := &decodedVal{raw: raw, rs: rs}
 	if c.limit <= 0 || len(raw) == 0 {
-		return
+		return v
 	}
-	n := int64(2*len(raw) + rs.Size())
+	n := int64(len(raw)) + v.size()
 	if n > c.limit/4 {
-		return // one huge result would flush everything else
+		return v // one huge result would flush everything else
 	}
 	k := decodedKey{unsafe.SliceData(raw), len(raw)}
 	c.mu.Lock()
 	if c.m == nil || c.size+n > c.limit {
 		// Full: start over. Crude, but bounded and cheap; hot entries are
 		// decoded again on their next hit.
-		c.m = make(map[decodedKey]decodedVal)
+		c.m = make(map[decodedKey]*decodedVal)
 		c.size = 0
 	}
-	if v, ok := c.m[k]; !ok || !bytes.Equal(v.raw, raw) {
+	if old, ok := c.m[k]; !ok || !bytes.Equal(old.raw, raw) {
 		if ok {
-			c.size -= int64(2*len(v.raw) + v.rs.Size())
+			c.size -= int64(len(old.raw)) + old.size()
 		}
-		c.m[k] = decodedVal{raw: bytes.Clone(raw), rs: rs}
+		v.raw, v.kept = bytes.Clone(raw), true
+		c.m[k] = v
 		c.size += n
 	}
 	c.mu.Unlock()
+	return v
 }
 
-// decode returns the RowSet of an encoded entry, from the decoded cache
-// when it holds it.
-func (p *Plugin) decode(raw []byte) (*rowset.RowSet, error) {
-	if rs := p.decoded.get(raw); rs != nil {
-		return rs, nil
+// decode returns the decoded form of an encoded entry, from the decoded
+// cache when it holds it.
+func (p *Plugin) decode(raw []byte) (*decodedVal, error) {
+	if v := p.decoded.get(raw); v != nil {
+		return v, nil
 	}
 	rs := new(rowset.RowSet)
 	if err := rs.UnmarshalBinary(raw); err != nil {
 		return nil, err
 	}
-	p.decoded.put(raw, rs)
-	return rs, nil
+	return p.decoded.put(raw, rs), nil
+}
+
+// snapshotHook, when set (by tests), runs on each read answered from a
+// snapshot.
+var snapshotHook func(*gorm.DB)
+
+// fillFromSnapshot answers db from the entry's snapshot, making it on the
+// entry's first use by this model; it reports false when db must be
+// answered by replaying the rows.
+func fillFromSnapshot(db *gorm.DB, v *decodedVal) bool {
+	if !v.kept || !snapshotDest(db) {
+		return false
+	}
+	s := v.snap.Load()
+	if s == nil || s.schema != db.Statement.Schema {
+		if s = buildSnapshot(db, v.rs); s == nil {
+			s = &snapshot{schema: db.Statement.Schema}
+		}
+		v.snap.Store(s)
+	}
+	if !s.elems.IsValid() {
+		return false
+	}
+	if err := db.Statement.Context.Err(); err != nil {
+		db.AddError(err)
+		return true
+	}
+	s.fill(db)
+	if snapshotHook != nil {
+		snapshotHook(db)
+	}
+	if db.Statement.Result != nil {
+		db.Statement.Result.RowsAffected = db.RowsAffected
+	}
+	return true
 }
 
 // tablesCache remembers readTables' answer per SQL text: GORM renders the

@@ -104,9 +104,10 @@ func (p *Plugin) listRead(db *gorm.DB, scope keys.Scope, pol core.Policy, extra 
 type sink struct {
 	fallback func(*gorm.DB)                 // the chain's own callback
 	deliver  func(*gorm.DB, *rowset.RowSet) // answer with recorded rows
+	scans    bool                           // the Query chain: snapshots apply
 }
 
-func querySink(p *Plugin) sink { return sink{fallback: p.origQuery, deliver: replay} }
+func querySink(p *Plugin) sink { return sink{fallback: p.origQuery, deliver: replay, scans: true} }
 
 // collection answers a built statement through a collection descriptor.
 func (p *Plugin) collection(db *gorm.DB, scope keys.Scope, pol core.Policy, out sink, extra ...string) {
@@ -166,12 +167,15 @@ func (p *Plugin) collection(db *gorm.DB, scope keys.Scope, pol core.Policy, out 
 func (p *Plugin) finish(db *gorm.DB, raw []byte, err error, out sink) {
 	switch {
 	case err == nil:
-		rs, uerr := p.decode(raw)
+		v, uerr := p.decode(raw)
 		if uerr != nil {
 			out.fallback(db) // a corrupt entry is a miss
 			return
 		}
-		out.deliver(db, rs)
+		if out.scans && fillFromSnapshot(db, v) {
+			return
+		}
+		out.deliver(db, v.rs)
 	case errors.Is(err, errNoStore):
 		out.fallback(db)
 	case errors.Is(err, core.ErrNotFound):
@@ -200,7 +204,8 @@ func replay(db *gorm.DB, rs *rowset.RowSet) {
 // keyShape is a key lookup recognised from a statement's clauses.
 type keyShape struct {
 	vals  []any    // key values, de-duplicated, in result order
-	strs  []string // their keys.Value texts
+	strs  []string // their keys.Value texts; nil for a single key
+	one   string   // the keys.Value text of a single key
 	limit bool     // LIMIT 1: only the first row that exists
 }
 
@@ -239,7 +244,14 @@ func (p *Plugin) entityShape(db *gorm.DB, m *model) (keyShape, bool) {
 		desc    bool
 		ordered bool
 	)
-	for name, c := range stmt.Clauses {
+	// Three lookups cost less than ranging over the map.
+	seen := 0
+	for _, name := range [...]string{"WHERE", "LIMIT", "ORDER BY"} {
+		c, ok := stmt.Clauses[name]
+		if !ok {
+			continue
+		}
+		seen++
 		switch name {
 		case "WHERE":
 			w, ok := c.Expression.(clause.Where)
@@ -271,9 +283,10 @@ func (p *Plugin) entityShape(db *gorm.DB, m *model) (keyShape, bool) {
 				return ks, false
 			}
 			desc, ordered = o.Columns[0].Desc, true
-		default:
-			return ks, false
 		}
+	}
+	if seen != len(stmt.Clauses) {
+		return ks, false // another clause
 	}
 	// BuildQuerySQL adds the key of a destination struct as a condition:
 	// First(&u, 1) with u read before holds the key twice.
@@ -295,7 +308,16 @@ func (p *Plugin) entityShape(db *gorm.DB, m *model) (keyShape, bool) {
 	if found != 1 || len(keyVals) == 0 {
 		return ks, false
 	}
-	// De-duplicate by key text; order the keys as the database would
+	if len(keyVals) == 1 { // the usual case, without allocating
+		s, err := keys.Value(keyVals[0])
+		if err != nil {
+			return ks, false
+		}
+		ks.vals, ks.strs = keyVals, nil
+		ks.one = s
+		return ks, true
+	}
+	// Several keys: de-duplicate by key text; order the keys as the database would
 	// (ascending for integers) when the result's order matters.
 	ks.vals = make([]any, 0, len(keyVals))
 	ks.strs = make([]string, 0, len(keyVals))
@@ -348,6 +370,9 @@ func (p *Plugin) entityShape(db *gorm.DB, m *model) (keyShape, bool) {
 			}
 			ks.vals, ks.strs = vals, strs
 		}
+	}
+	if len(ks.vals) == 1 {
+		ks.one, ks.strs = ks.strs[0], nil
 	}
 	return ks, true
 }
