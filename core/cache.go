@@ -132,7 +132,7 @@ func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte,
 		c.stats.bypassed.Add(1)
 		return c.loadOnly(ctx, call.mode, load)
 	}
-	ks := c.readKeys(d)
+	ks := c.keysOf(d)
 	vals, err := c.io.getMulti(ctx, ks)
 	if err != nil {
 		c.storeError("read", err)

@@ -52,6 +52,50 @@ type Descriptor struct {
 	Tags []string
 	// Policy is the entry's policy.
 	Policy Policy
+
+	prep *prepared // store keys computed by Cache.Prepare
+}
+
+// prepared holds the store keys of a descriptor, computed once.
+type prepared struct {
+	c    *Cache
+	keys []string
+}
+
+// Prepare returns d with the store keys Fetch reads computed once, for a
+// caller that reads the same descriptor again and again: Fetch on the
+// returned value skips building them. A prepared descriptor whose Key or
+// Tags were changed since is noticed and its keys built again.
+func (c *Cache) Prepare(d Descriptor) Descriptor {
+	d.prep = &prepared{c: c, keys: c.readKeys(d)}
+	return d
+}
+
+// keysOf returns the store keys of d: the entry, each tag, the epoch.
+func (c *Cache) keysOf(d Descriptor) []string {
+	if p := d.prep; p != nil && p.c == c && p.matches(d) {
+		return p.keys
+	}
+	return c.readKeys(d)
+}
+
+// matches reports whether the keys were computed from d's Key and Tags.
+func (p *prepared) matches(d Descriptor) bool {
+	c := p.c
+	if len(p.keys) != len(d.Tags)+2 || !joined(p.keys[0], c.entryPrefix, d.Key) {
+		return false
+	}
+	for i, t := range d.Tags {
+		if !joined(p.keys[i+1], c.tagPrefix, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// joined reports whether s is prefix+rest, without building it.
+func joined(s, prefix, rest string) bool {
+	return len(s) == len(prefix)+len(rest) && s[:len(prefix)] == prefix && s[len(prefix):] == rest
 }
 
 // Entity describes one row of table by its primary key, rendered with

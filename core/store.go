@@ -12,7 +12,8 @@ import (
 // never modifies.
 
 // BatchGetter reads several keys in one call. The result has one element per
-// key, nil where the key is missing.
+// key, nil where the key is missing. It must not modify keys, which core
+// may share between calls.
 type BatchGetter interface {
 	GetMulti(ctx context.Context, keys []string) ([][]byte, error)
 }

@@ -1,0 +1,80 @@
+package core_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/hydracache/hydracache/core"
+	"github.com/hydracache/hydracache/keys"
+)
+
+// TestPrepare: a prepared descriptor reads and is invalidated as the
+// plain one; one changed after Prepare, or prepared by another Cache,
+// reads its own entry, never the one it was prepared for.
+func TestPrepare(t *testing.T) {
+	ctx := context.Background()
+	st := newMapStore()
+	c := newCache(t, st)
+	other := newCache(t, newMapStore(), core.WithNamespace("other"))
+	u1 := &fakeDB{val: "one"}
+	u2 := &fakeDB{val: "two"}
+
+	p1 := c.Prepare(core.Entity("users", "1"))
+	if got := fetch(t, ctx, c, p1, u1); got != "one" {
+		t.Fatalf("prepared miss: %q", got)
+	}
+	if got := fetch(t, ctx, c, core.Entity("users", "1"), u1); got != "one" || u1.calls.Load() != 1 {
+		t.Fatalf("plain read of a prepared fill: %q after %d loads, want a hit", got, u1.calls.Load())
+	}
+	if got := fetch(t, ctx, c, p1, u1); got != "one" || u1.calls.Load() != 1 {
+		t.Fatalf("prepared hit: %q after %d loads", got, u1.calls.Load())
+	}
+
+	// A prepared descriptor changed since reads its new key.
+	d := p1
+	d.Key, d.Tags = core.Entity("users", "2").Key, core.Entity("users", "2").Tags
+	if got := fetch(t, ctx, c, d, u2); got != "two" {
+		t.Fatalf("key changed after Prepare: got %q, want users/2's value", got)
+	}
+	// ... and is validated against its new tags.
+	tagChanged := c.Prepare(core.Entity("users", "3"))
+	tagChanged.Tags = []string{keys.EntityTag("users", "3"), "extra"}
+	for _, tc := range []struct {
+		name string
+		d    core.Descriptor
+		bump string
+	}{
+		{"tag changed", tagChanged, "extra"},
+		{"tag added", c.Prepare(core.Entity("users", "4")).WithTags("added"), "added"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := &fakeDB{val: "v1"}
+			fetch(t, ctx, c, tc.d, db)
+			db.write("v2")
+			if err := c.InvalidateTags(ctx, tc.bump); err != nil {
+				t.Fatal(err)
+			}
+			if got := fetch(t, ctx, c, tc.d, db); got != "v2" {
+				t.Fatalf("after bumping %q: %q, want v2", tc.bump, got)
+			}
+		})
+	}
+
+	// Invalidation reaches reads through the prepared descriptor.
+	u1.write("one, changed")
+	if err := c.InvalidateTags(ctx, keys.EntityTag("users", "1")); err != nil {
+		t.Fatal(err)
+	}
+	if got := fetch(t, ctx, c, p1, u1); got != "one, changed" {
+		t.Fatalf("prepared read after a bump: %q", got)
+	}
+
+	// Another Cache builds its own keys (its own namespace): it neither
+	// reads nor writes the entry of the Cache that prepared them.
+	if got := fetch(t, ctx, other, p1, u2); got != "two" {
+		t.Fatalf("another cache: %q, want a load of its own", got)
+	}
+	if got := fetch(t, ctx, c, p1, u1); got != "one, changed" {
+		t.Fatalf("the preparing cache after another's fill: %q", got)
+	}
+}
