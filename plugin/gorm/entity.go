@@ -6,6 +6,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"gorm.io/gorm"
@@ -38,6 +39,37 @@ func (p *Plugin) entityDesc(m *model, unscoped bool, pk string) core.Descriptor 
 	return d
 }
 
+// descMemo remembers prepared entity descriptors by key text: a hot row's
+// hit then builds no key strings at all. It is bounded by starting over.
+type descMemo struct {
+	m atomic.Pointer[sync.Map] // key text -> core.Descriptor
+	n atomic.Int64
+}
+
+const descMemoMax = 8192
+
+// preparedDesc returns the prepared descriptor of one row.
+func (p *Plugin) preparedDesc(m *model, unscoped bool, pk string) core.Descriptor {
+	memo := &m.descs[0]
+	if unscoped {
+		memo = &m.descs[1]
+	}
+	sm := memo.m.Load()
+	if sm != nil {
+		if d, ok := sm.Load(pk); ok {
+			return d.(core.Descriptor)
+		}
+	}
+	d := p.cache.Prepare(p.entityDesc(m, unscoped, pk))
+	if sm == nil || memo.n.Add(1) > descMemoMax {
+		sm = new(sync.Map)
+		memo.m.Store(sm)
+		memo.n.Store(1)
+	}
+	sm.Store(pk, d)
+	return d
+}
+
 // segment escapes one key segment as keys.Join does, without allocating
 // for the usual keys.
 func segment(s string) string {
@@ -58,7 +90,7 @@ func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
 	spec := loadSpec{cfg: db.Config, conn: stmt.ConnPool, table: stmt.Table, schema: stmt.Schema, unscoped: unscoped}
 	if len(ks.vals) == 1 {
 		var mine atomic.Pointer[rowset.RowSet]
-		d := p.entityDesc(m, unscoped, ks.one)
+		d := p.preparedDesc(m, unscoped, ks.one)
 		raw, err := p.cache.Fetch(ctx, d, func(lctx context.Context) ([]byte, error) {
 			rows, err := p.loadKeys(lctx, spec, m, ks.vals, []string{ks.one})
 			if err != nil {

@@ -41,6 +41,8 @@ type model struct {
 	// tables: what the database itself may change when rows go.
 	fks   []*schema.Constraint
 	joins []string
+	// descs remembers prepared entity descriptors, scoped and unscoped.
+	descs [2]descMemo
 }
 
 var cacheEntityType = reflect.TypeFor[core.CacheEntity]()

@@ -3,6 +3,7 @@ package hydragorm
 import (
 	"database/sql"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -28,6 +29,9 @@ type snapshot struct {
 	// set lists, for a struct destination, the fields gorm.Scan assigns
 	// from the first row: a NULL column leaves GORM's field as it was.
 	set [][]int
+	// whole: set is every field of the model, so a struct destination
+	// takes the first row in one copy.
+	whole bool
 }
 
 var scannerTypes = map[reflect.Type]bool{
@@ -138,7 +142,24 @@ func buildSnapshot(db *gorm.DB, rs *rowset.RowSet) *snapshot {
 			s.set = append(s.set, f.StructField.Index)
 		}
 	}
+	s.whole = covers(sch.ModelType, nil, s.set)
 	return s
+}
+
+// covers reports whether the field paths in set, under prefix, reach
+// every field of struct type t.
+func covers(t reflect.Type, prefix []int, set [][]int) bool {
+	for i := range t.NumField() {
+		path := append(slices.Clip(prefix), i)
+		if slices.ContainsFunc(set, func(p []int) bool { return slices.Equal(p, path) }) {
+			continue
+		}
+		ft := t.Field(i).Type
+		if ft.Kind() != reflect.Struct || scannerTypes[ft] || !covers(ft, path, set) {
+			return false
+		}
+	}
+	return true
 }
 
 // snapshotDest reports whether db's destination is one a snapshot of its
@@ -176,6 +197,11 @@ func (s *snapshot) fill(db *gorm.DB) {
 	n := s.elems.Len()
 	if rv.Kind() == reflect.Struct {
 		src := s.elems.Index(0)
+		if s.whole {
+			rv.Set(src)
+			db.RowsAffected = 1
+			return
+		}
 		for _, idx := range s.set {
 			rv.FieldByIndex(idx).Set(src.FieldByIndex(idx))
 		}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -30,6 +31,16 @@ type Flat struct {
 type FlatInner struct{ Code string }
 
 func (Flat) CachePolicy() core.Policy { return core.Policy{} }
+
+// Whole has columns only: a struct destination takes a row in one copy.
+type Whole struct {
+	ID    uint
+	Name  string
+	Score int
+	At    time.Time
+}
+
+func (Whole) CachePolicy() core.Policy { return core.Policy{} }
 
 // FlatList is a named slice type.
 type FlatList []Flat
@@ -64,7 +75,11 @@ func snapshotFills(name string) int {
 // columns are kept).
 func TestSnapshotFidelity(t *testing.T) {
 	e := newEnv(t, nil)
-	if err := e.plain.AutoMigrate(&Flat{}); err != nil {
+	if err := e.plain.AutoMigrate(&Flat{}, &Whole{}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 22, 3, 4, 5, 6000, time.UTC)
+	if err := e.plain.Create(&[]Whole{{Name: "w1", Score: 1, At: at}, {Name: "w2", Score: 2, At: at.Add(time.Hour)}}).Error; err != nil {
 		t.Fatal(err)
 	}
 	for i := 1; i <= 10; i++ {
@@ -97,6 +112,16 @@ func TestSnapshotFidelity(t *testing.T) {
 			f := Flat{Name: "old", Score: 99, Skip: 7}
 			r := db.Take(&f, 6)
 			return result{Dest: f, Rows: r.RowsAffected, Err: r.Error}
+		}},
+		{"struct of columns only", func(db *gorm.DB) result {
+			w := Whole{Name: "old", Score: 99}
+			r := db.First(&w, 2)
+			return result{Dest: w, Rows: r.RowsAffected, Err: r.Error}
+		}},
+		{"struct from several rows", func(db *gorm.DB) result {
+			w := Whole{Name: "old", Score: 99}
+			r := db.Where("score > ?", 0).Order("id").Find(&w)
+			return result{Dest: w, Rows: r.RowsAffected, Err: r.Error}
 		}},
 		{"struct by list query", func(db *gorm.DB) result {
 			f := Flat{Score: 99, Skip: 7}
