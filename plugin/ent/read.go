@@ -124,7 +124,7 @@ func (d *Driver) replay(ctx context.Context, rs *rowset.RowSet, rows *entsql.Row
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	*rows = entsql.Rows{ColumnScanner: &fastRows{rs: rs, ctx: ctx}}
+	*rows = entsql.Rows{ColumnScanner: rs.Fast(ctx, nil)}
 	return nil
 }
 
@@ -134,7 +134,7 @@ func (d *Driver) replayNames(ctx context.Context, rs *rowset.RowSet, names []str
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	*rows = entsql.Rows{ColumnScanner: &fastRows{rs: rs, ctx: ctx, names: names}}
+	*rows = entsql.Rows{ColumnScanner: rs.Fast(ctx, names)}
 	return nil
 }
 

@@ -193,7 +193,7 @@ func replay(db *gorm.DB, rs *rowset.RowSet) {
 		db.AddError(err)
 		return
 	}
-	rows := newFastRows(db.Statement.Context, rs)
+	rows := rs.Fast(db.Statement.Context, nil)
 	gorm.Scan(rows, db, 0)
 	db.AddError(rows.Close())
 	if db.Statement.Result != nil {

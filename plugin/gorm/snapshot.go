@@ -130,7 +130,7 @@ func buildSnapshot(db *gorm.DB, rs *rowset.RowSet) *snapshot {
 	}
 	sdb := &gorm.DB{Config: db.Config, Statement: stmt}
 	stmt.DB = sdb
-	rows := newFastRows(stmt.Context, rs)
+	rows := rs.Fast(stmt.Context, nil)
 	gorm.Scan(rows, sdb, 0)
 	if sdb.Error != nil || rows.Close() != nil || int(sdb.RowsAffected) != len(rs.Values) ||
 		dest.Elem().Len() != len(rs.Values) {

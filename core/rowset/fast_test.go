@@ -1,4 +1,4 @@
-package hydragorm
+package rowset_test
 
 import (
 	"context"
@@ -10,16 +10,28 @@ import (
 	"testing"
 	"time"
 
-	"gorm.io/gorm"
-
 	"github.com/hydracache/hydracache/core/rowset"
-	"github.com/hydracache/hydracache/keys"
 )
 
-// TestFastRowsMatchesDatabaseSQL scans every driver value kind into every
-// destination kind through fastRows and through database/sql's replay,
+// cents is a Scanner of the kind ORMs declare.
+type cents struct{ n int64 }
+
+func (c *cents) Scan(src any) error {
+	switch v := src.(type) {
+	case int64:
+		c.n = v
+	case nil:
+		c.n = 0
+	default:
+		return fmt.Errorf("cents: cannot scan %T", src)
+	}
+	return nil
+}
+
+// TestFastMatchesDatabaseSQL scans every driver value kind into every
+// destination kind through FastRows and through database/sql's replay,
 // and requires the same values and the same errors.
-func TestFastRowsMatchesDatabaseSQL(t *testing.T) {
+func TestFastMatchesDatabaseSQL(t *testing.T) {
 	loc := time.FixedZone("X", 3600)
 	srcs := []driver.Value{
 		nil, int64(0), int64(1), int64(-1), int64(127), int64(128), int64(-129), int64(255), int64(256),
@@ -40,7 +52,7 @@ func TestFastRowsMatchesDatabaseSQL(t *testing.T) {
 		func() any { return new(*uint8) }, func() any { return new(*float64) }, func() any { return new(*float32) },
 		func() any { return new(*bool) }, func() any { return new(*time.Time) }, func() any { return new(*[]byte) },
 		func() any { return new(sql.NullString) }, func() any { return new(sql.NullInt64) },
-		func() any { return new(sql.NullTime) }, func() any { return new(gorm.DeletedAt) },
+		func() any { return new(sql.NullTime) }, func() any { return new(cents) },
 		func() any { return new(sql.NullFloat64) }, func() any { return new(*sql.NullString) },
 	}
 	ctx := context.Background()
@@ -48,14 +60,8 @@ func TestFastRowsMatchesDatabaseSQL(t *testing.T) {
 		rs := &rowset.RowSet{Columns: []rowset.Column{{Name: "c"}}, Values: [][]driver.Value{{src}}}
 		for _, mk := range dests {
 			want, got := mk(), mk()
-			slow, err := rs.Rows(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			slow.Next()
-			werr := slow.Scan(want)
-			slow.Close()
-			fast := newFastRows(ctx, rs)
+			werr := scanSlow(ctx, rs, want)
+			fast := rs.Fast(ctx, nil)
 			fast.Next()
 			gerr := fast.Scan(got)
 			fast.Close()
@@ -69,6 +75,17 @@ func TestFastRowsMatchesDatabaseSQL(t *testing.T) {
 			}
 		}
 	}
+}
+
+// scanSlow scans the first row into dest through database/sql.
+func scanSlow(ctx context.Context, rs *rowset.RowSet, dest any) error {
+	slow, err := rs.Rows(ctx)
+	if err != nil {
+		panic(err)
+	}
+	defer slow.Close()
+	slow.Next()
+	return slow.Scan(dest)
 }
 
 // equalScan compares two scanned destinations, NaN equal to NaN.
@@ -86,11 +103,11 @@ func equalScan(a, b any) bool {
 	return deref(a) == deref(b)
 }
 
-// TestFastRowsFallbackMidway: a row the fast path cannot scan is scanned
+// TestFastFallbackMidway: a row the fast path cannot scan is scanned
 // by database/sql positioned on the same row.
-func TestFastRowsFallbackMidway(t *testing.T) {
+func TestFastFallbackMidway(t *testing.T) {
 	rs := &rowset.RowSet{Columns: []rowset.Column{{Name: "a"}}, Values: [][]driver.Value{{int64(1)}, {float64(2.5)}, {int64(3)}}}
-	r := newFastRows(context.Background(), rs)
+	r := rs.Fast(context.Background(), nil)
 	defer r.Close()
 	var got []float32
 	for r.Next() {
@@ -110,47 +127,81 @@ func TestFastRowsFallbackMidway(t *testing.T) {
 	}
 }
 
-// TestEntityDescMatchesKeys: the precomputed prefixes give the keys and
-// tags the keys package builds.
-func TestEntityDescMatchesKeys(t *testing.T) {
-	p := New(nil, WithNamespace("ns:1"))
-	p.scope = keys.Scope{}.With("gorm", "ns:1")
-	m := &model{table: "us:ers"}
-	m.scoped = p.scope.With("s", "fp")
-	m.unscoped = p.scope.With("u", "fp")
-	m.scopedKey = m.scoped.Wrap(keys.Entity(m.table)) + ":"
-	m.unscopedKey = m.unscoped.Wrap(keys.Entity(m.table)) + ":"
-	m.entityTagPrefix = p.scope.Wrap(keys.EntityTag(m.table)) + ":"
-	m.rowsTag = p.rowsTag(m.table)
-	for _, pk := range []string{"42", "", "a:b", `a\\b`, "x"} {
-		d := p.entityDesc(m, false, pk)
-		if want := m.scoped.Wrap(keys.Entity(m.table, pk)); d.Key != want {
-			t.Errorf("key %q, want %q", d.Key, want)
-		}
-		if want := p.scope.Wrap(keys.EntityTag(m.table, pk)); d.Tags[0] != want {
-			t.Errorf("tag %q, want %q", d.Tags[0], want)
-		}
-		if u := p.entityDesc(m, true, pk); u.Key != m.unscoped.Wrap(keys.Entity(m.table, pk)) {
-			t.Errorf("unscoped key %q", u.Key)
-		}
+// TestFastRowsAsDatabaseSQL: the calls around Scan behave as
+// database/sql's: scanning before Next, with the wrong number of
+// destinations, after the end; Columns gives the given names or a copy.
+func TestFastRowsAsDatabaseSQL(t *testing.T) {
+	ctx := context.Background()
+	rs := &rowset.RowSet{Columns: []rowset.Column{{Name: "a"}, {Name: "b"}}, Values: [][]driver.Value{{int64(1), "x"}}}
+	var a int64
+	var b string
+	cases := []struct {
+		name string
+		scan func(r interface {
+			Scan(...any) error
+			Next() bool
+		}) error
+	}{
+		{"before Next", func(r interface {
+			Scan(...any) error
+			Next() bool
+		}) error {
+			return r.Scan(&a, &b)
+		}},
+		{"too few destinations", func(r interface {
+			Scan(...any) error
+			Next() bool
+		}) error {
+			r.Next()
+			return r.Scan(&a)
+		}},
+		{"after the end", func(r interface {
+			Scan(...any) error
+			Next() bool
+		}) error {
+			r.Next()
+			r.Next()
+			return r.Scan(&a, &b)
+		}},
+		{"one row", func(r interface {
+			Scan(...any) error
+			Next() bool
+		}) error {
+			r.Next()
+			return r.Scan(&a, &b)
+		}},
 	}
-}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			slow, err := rs.Rows(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer slow.Close()
+			fast := rs.Fast(ctx, nil)
+			defer fast.Close()
+			werr, gerr := c.scan(slow), c.scan(fast)
+			if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+				t.Fatalf("error %v, database/sql %v", gerr, werr)
+			}
+		})
+	}
 
-// TestDecodedCacheReusedBuffer: a store that reuses a buffer for other
-// bytes gets a decode, never the RowSet of the old bytes.
-func TestDecodedCacheReusedBuffer(t *testing.T) {
-	c := decodedCache{limit: 1 << 20}
-	buf := []byte("entry-one")
-	a := &rowset.RowSet{}
-	c.put(buf, a)
-	if got := c.get(buf); got == nil || got.rs != a {
-		t.Fatal("same bytes at the same address: not found")
+	names := []string{"a", "b"}
+	if got, _ := rs.Fast(ctx, names).Columns(); &got[0] != &names[0] {
+		t.Error("Columns did not return the given names")
 	}
-	copy(buf, "entry-two")
-	if got := c.get(buf); got != nil {
-		t.Fatal("other bytes at the same address gave the old RowSet")
+	r := rs.Fast(ctx, nil)
+	c1, _ := r.Columns()
+	c1[0] = "changed"
+	if c2, _ := r.Columns(); c2[0] != "a" {
+		t.Error("Columns returned a slice another caller changed")
 	}
-	if got := c.get([]byte("entry-one")); got != nil {
-		t.Fatal("another address found an entry")
+	if r.NextResultSet() {
+		t.Error("NextResultSet: a recording has one result set")
+	}
+	types, err := r.ColumnTypes()
+	if err != nil || len(types) != 2 || types[1].Name() != "b" {
+		t.Fatalf("ColumnTypes: %v, %v", types, err)
 	}
 }
