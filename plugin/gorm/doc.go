@@ -12,10 +12,13 @@
 // entry per row, and a read of several keys loads only the missing ones,
 // with one IN query; every other read of a cached model is answered
 // through a collection entry keyed by its SQL and arguments and tagged
-// with every table its SQL names. Cached rows are replayed as a real
-// *sql.Rows through gorm.Scan, so preloads, AfterFind hooks, serializers,
-// soft delete, ErrRecordNotFound and RowsAffected behave as without the
-// cache.
+// with every table its SQL names. Cached rows are replayed through
+// gorm.Scan, so preloads, AfterFind hooks, serializers, soft delete,
+// ErrRecordNotFound and RowsAffected behave as without the cache. For a
+// model whose columns are all plain values (basic kinds, time.Time, the
+// sql.Null types, gorm.DeletedAt), a warm hit copies the result gorm.Scan
+// produced once into the destination instead of scanning it again, with
+// the same outcome.
 //
 // db.Scan (which reads its rows to the end) is cached like Find.
 //
