@@ -126,3 +126,27 @@ func ExampleCache_Flush() {
 	fmt.Println(errors.Is(err, core.ErrCacheMiss))
 	// Output: true
 }
+
+// A descriptor read again and again (a hot row) can be prepared once: its
+// store keys are then not built on every read.
+func ExampleCache_Prepare() {
+	ctx := context.Background()
+	st, _ := store.NewMemory()
+	cache, _ := core.New(st, core.WithNamespace("example"))
+	defer cache.Close()
+
+	hot := cache.Prepare(core.Entity("users", "1"))
+	load := func(ctx context.Context) ([]byte, error) {
+		fmt.Println("  loading from the database")
+		return []byte("Ada"), nil
+	}
+	for range 3 {
+		v, _ := cache.Fetch(ctx, hot, load)
+		fmt.Println(string(v))
+	}
+	// Output:
+	//   loading from the database
+	// Ada
+	// Ada
+	// Ada
+}
