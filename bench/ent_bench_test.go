@@ -61,7 +61,10 @@ func entSetups(b testing.TB) (setups []entSetup, hotID int) {
 		}
 	}
 
-	hydra := func(name string, st lib.StoreInterface) entSetup {
+	// hydra sets hydraent up as its documentation says: the driver, and
+	// the interceptor on the client generated with hydraent's template;
+	// with driverOnly, the driver alone.
+	hydra := func(name string, st lib.StoreInterface, driverOnly bool) entSetup {
 		cache, err := core.New(st, core.WithNamespace(testenv.Name(b)), core.WithDefaultTTL(time.Hour))
 		if err != nil {
 			b.Fatal(err)
@@ -73,9 +76,17 @@ func entSetups(b testing.TB) (setups []entSetup, hotID int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		return entSetup{name, entschema.NewClient(entschema.Driver(drv))}
+		client := entschema.NewClient(entschema.Driver(drv))
+		if !driverOnly {
+			client.Intercept(drv.Interceptor())
+		}
+		return entSetup{name, client}
 	}
 	mem, err := store.NewMemory()
+	if err != nil {
+		b.Fatal(err)
+	}
+	mem2, err := store.NewMemory()
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -86,8 +97,9 @@ func entSetups(b testing.TB) (setups []entSetup, hotID int) {
 	}
 	setups = []entSetup{
 		{"uncached", raw},
-		hydra("hydraent-memory", mem),
-		hydra("hydraent-redis", red),
+		hydra("hydraent-memory", mem, false),
+		hydra("hydraent-redis", red, false),
+		hydra("hydraent-memory-driver-only", mem2, true),
 		{"entcache-lru", entschema.NewClient(entschema.Driver(entcache.NewDriver(base, entcache.Levels(entcache.NewLRU(0)))))},
 	}
 	return setups, hotID

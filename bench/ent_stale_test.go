@@ -42,13 +42,15 @@ func TestEntStaleAfterWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hclient := entschema.NewClient(entschema.Driver(hdrv))
+	hclient.Intercept(hdrv.Interceptor())
 	clients := []struct {
 		name   string
 		client *entschema.Client
 		stale  bool
 	}{
 		{"entcache", entschema.NewClient(entschema.Driver(entcache.NewDriver(base, entcache.TTL(time.Hour), entcache.Levels(entcache.NewLRU(0))))), true},
-		{"hydraent", entschema.NewClient(entschema.Driver(hdrv)), false},
+		{"hydraent", hclient, false},
 	}
 	for _, c := range clients {
 		t.Run(c.name, func(t *testing.T) {

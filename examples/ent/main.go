@@ -125,6 +125,9 @@ func run(ctx context.Context) error {
 		return err
 	}
 	client := entschema.NewClient(entschema.Driver(drv))
+	// entschema is generated with hydraent's template: plain queries skip
+	// Ent's column quoting and go through the same driver.
+	client.Intercept(drv.Interceptor())
 	fmt.Printf("database: %s, store: %s\n\n", dbName, storeName)
 
 	if err := client.Schema.Create(ctx); err != nil {

@@ -8,6 +8,14 @@
 //		hydraent.WithSchema(migrate.Tables...),
 //		hydraent.WithEntities(ent.User{}, ent.Pet{}))
 //	client := ent.NewClient(ent.Driver(drv))
+//	client.Intercept(drv.Interceptor()) // with the template below
+//
+// The driver alone caches every read. For hits that cost about half as
+// much, generate the client with hydraent's template as well
+// (plugin/ent/template/hydracache.tmpl: ent generate --template <file>, or
+// entc.TemplateFiles) and register Driver.Interceptor last: Ent's plain
+// queries (All, First, Only, Get) are then rendered without quoting every
+// column each time, and sent through the same driver.
 //
 // WithSchema passes the generated migrate.Tables: key columns, join tables
 // and the foreign keys whose ON DELETE actions change other tables' rows.

@@ -124,30 +124,41 @@ func sqliteDB(t *testing.T) (string, *sql.DB) {
 	return dialect.SQLite, db
 }
 
+// dbs are the databases the tests run on, each with the cached client set
+// up as the package documentation says (driver and interceptor) and with
+// the driver alone (clients generated without hydraent's template).
 var dbs = []struct {
-	name string
-	open opener
+	name       string
+	open       opener
+	driverOnly bool
 }{
-	{"postgres", postgresDB},
-	{"sqlite", sqliteDB},
+	{"postgres", postgresDB, false},
+	{"sqlite", sqliteDB, false},
+	{"postgres/driver-only", postgresDB, true},
+	{"sqlite/driver-only", sqliteDB, true},
 }
 
-// forEachDB runs f on PostgreSQL and SQLite.
+// forEachDB runs f on PostgreSQL and SQLite, with and without the
+// interceptor.
 func forEachDB(t *testing.T, f func(t *testing.T, e *env)) {
 	for _, d := range dbs {
 		t.Run(d.name, func(t *testing.T) {
-			f(t, newEnv(t, d.open, nil))
+			f(t, newEnvMode(t, d.open, nil, memoryStore(t), d.driverOnly))
 		})
 	}
 }
 
 func newEnv(t *testing.T, open opener, opts []hydraent.Option) *env {
 	t.Helper()
+	return newEnvStore(t, open, opts, memoryStore(t))
+}
+
+func memoryStore(t *testing.T) lib.StoreInterface {
 	st, err := store.NewMemory()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newEnvStore(t, open, opts, st)
+	return st
 }
 
 func redisStore(t *testing.T) lib.StoreInterface {
@@ -160,6 +171,13 @@ func redisStore(t *testing.T) lib.StoreInterface {
 }
 
 func newEnvStore(t *testing.T, open opener, opts []hydraent.Option, st lib.StoreInterface) *env {
+	t.Helper()
+	return newEnvMode(t, open, opts, st, false)
+}
+
+// newEnvMode is newEnvStore, with the interceptor on the cached client
+// unless driverOnly.
+func newEnvMode(t *testing.T, open opener, opts []hydraent.Option, st lib.StoreInterface, driverOnly bool) *env {
 	t.Helper()
 	dia, db := open(t)
 	cache, err := core.New(st, core.WithNamespace(strings.ReplaceAll(t.Name(), "/", "_")))
@@ -186,6 +204,9 @@ func newEnvStore(t *testing.T, open opener, opts []hydraent.Option, st lib.Store
 		drv:    drv,
 		cache:  cache,
 		count:  cnt,
+	}
+	if !driverOnly {
+		e.cached.Intercept(drv.Interceptor())
 	}
 	ctx := context.Background()
 	before := cache.Stats()

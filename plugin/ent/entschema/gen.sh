@@ -10,6 +10,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir -p "$tmp/$rel"
 cp -r "$here/schema" "$tmp/$rel/"
+cp "$here/../template/hydracache.tmpl" "$tmp/hydracache.tmpl"
 cat > "$tmp/go.mod" <<MOD
 module github.com/hydracache/hydracache
 
@@ -22,7 +23,8 @@ require (
 MOD
 cd "$tmp"
 GOFLAGS=-mod=mod go run entgo.io/ent/cmd/ent@v0.14.5 generate \
-	--feature sql/upsert,sql/lock,sql/execquery ./"$rel"/schema
+	--feature sql/upsert,sql/lock,sql/execquery \
+	--template "$tmp/hydracache.tmpl" ./"$rel"/schema
 find "$tmp/$rel" -name '*.go' ! -path '*/schema/*' | while read -r f; do
 	dst="$here/${f#"$tmp/$rel"/}"
 	mkdir -p "$(dirname "$dst")"

@@ -6,6 +6,8 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
+	"sync"
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect"
@@ -445,6 +447,117 @@ func (_q *SettingQuery) sqlQuery(ctx context.Context) *sql.Selector {
 		selector.Limit(*limit)
 	}
 	return selector
+}
+
+// hydraCacheColumnsSetting holds the rendered column list of Setting queries, per
+// dialect. (hydraent's template)
+var hydraCacheColumnsSetting sync.Map
+
+// HydraCacheSQL returns the SELECT statement and arguments Ent would run for
+// the query, rendering the column list once per dialect instead of on every
+// query. ok is false for the queries it does not render (inside a
+// transaction, with eager loading, modifiers or locks, a field selection,
+// foreign-key columns, an edge traversal): Ent runs those itself.
+// (hydraent's template)
+func (_q *SettingQuery) HydraCacheSQL(ctx context.Context) (query string, args []any, ok bool) {
+	if _q.sql != nil || _q.path != nil || len(_q.ctx.Fields) > 0 {
+		return "", nil, false
+	}
+	if len(_q.modifiers) > 0 {
+		return "", nil, false
+	}
+	if _, tx := _q.driver.(*txDriver); tx {
+		return "", nil, false
+	}
+	d := _q.driver.Dialect()
+	cols, found := hydraCacheColumnsSetting.Load(d)
+	if !found {
+		s := sql.Dialect(d).Select().From(sql.Dialect(d).Table(setting.Table))
+		s.Select(s.Columns(setting.Columns...)...)
+		q, _ := s.Query()
+		from := strings.Index(q, " FROM ")
+		if !strings.HasPrefix(q, "SELECT ") || from < 0 {
+			return "", nil, false
+		}
+		cols, _ = hydraCacheColumnsSetting.LoadOrStore(d, q[len("SELECT "):from])
+	}
+	// The steps of sqlgraph's selector, in its order.
+	// "*" stands for the column list while the statement is built, and is
+	// replaced by it once: writing the long list into the builder cost
+	// more than the rest of the statement.
+	selector := sql.Dialect(d).Select().From(sql.Dialect(d).Table(setting.Table)).WithContext(ctx)
+	selector.SelectExpr(sql.Raw("*"))
+	for _, o := range _q.order {
+		o(selector)
+	}
+	for _, p := range _q.predicates {
+		p(selector)
+	}
+	if offset := _q.ctx.Offset; offset != nil && *offset != 0 {
+		selector.Offset(*offset).Limit(math.MaxInt32)
+	}
+	if limit := _q.ctx.Limit; limit != nil && *limit != 0 {
+		selector.Limit(*limit)
+	}
+	if unique := _q.ctx.Unique; unique != nil && *unique {
+		selector.Distinct()
+	}
+	if err := selector.Err(); err != nil {
+		return "", nil, false
+	}
+	query, args = selector.Query()
+	if rest, found := strings.CutPrefix(query, "SELECT *"); found {
+		return "SELECT " + cols.(string) + rest, args, true
+	}
+	if rest, found := strings.CutPrefix(query, "SELECT DISTINCT *"); found {
+		return "SELECT DISTINCT " + cols.(string) + rest, args, true
+	}
+	return "", nil, false
+}
+
+// HydraCacheDriver returns the driver the query runs on. (hydraent's
+// template)
+func (_q *SettingQuery) HydraCacheDriver() dialect.Driver {
+	return _q.driver
+}
+
+// HydraCacheContext returns the query's own context: an interceptor sees
+// it in the context of the query's own All, First or Only, and another
+// query's there when the query runs for an eager load. (hydraent's
+// template)
+func (_q *SettingQuery) HydraCacheContext() *ent.QueryContext {
+	return _q.ctx
+}
+
+// HydraCacheNodes builds the query's entities from the rows of the
+// statement HydraCacheSQL returned, as Ent builds them from the database's
+// rows. (hydraent's template)
+func (_q *SettingQuery) HydraCacheNodes(rows *sql.Rows) (any, error) {
+	columns, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	nodes := []*Setting{}
+	for rows.Next() {
+		values, err := (*Setting).scanValues(nil, columns)
+		if err != nil {
+			return nil, err
+		}
+		for i, v := range values {
+			if _, ok := v.(*sql.UnknownType); ok {
+				values[i] = sql.ScanTypeOf(rows, i)
+			}
+		}
+		if err := rows.Scan(values...); err != nil {
+			return nil, err
+		}
+		node := &Setting{config: _q.config}
+		if err := node.assignValues(columns, values); err != nil {
+			return nil, err
+		}
+		nodes = append(nodes, node)
+	}
+	return nodes, rows.Err()
 }
 
 // ForUpdate locks the selected rows against concurrent updates, and prevent them from being
