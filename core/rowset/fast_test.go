@@ -28,6 +28,23 @@ func (c *cents) Scan(src any) error {
 	return nil
 }
 
+// fastDests are the destination kinds the differential tests scan into.
+var fastDests = []func() any{
+	func() any { return new(any) }, func() any { return new(string) }, func() any { return new(sql.RawBytes) },
+	func() any { return new([]byte) }, func() any { return new(int64) }, func() any { return new(int) },
+	func() any { return new(int32) }, func() any { return new(int16) }, func() any { return new(int8) },
+	func() any { return new(uint) }, func() any { return new(uint64) }, func() any { return new(uint32) },
+	func() any { return new(uint16) }, func() any { return new(uint8) }, func() any { return new(float64) },
+	func() any { return new(float32) }, func() any { return new(bool) }, func() any { return new(time.Time) },
+	func() any { return new(*string) }, func() any { return new(*int64) }, func() any { return new(*int) },
+	func() any { return new(*int32) }, func() any { return new(*int8) }, func() any { return new(*uint) },
+	func() any { return new(*uint8) }, func() any { return new(*float64) }, func() any { return new(*float32) },
+	func() any { return new(*bool) }, func() any { return new(*time.Time) }, func() any { return new(*[]byte) },
+	func() any { return new(sql.NullString) }, func() any { return new(sql.NullInt64) },
+	func() any { return new(sql.NullTime) }, func() any { return new(cents) },
+	func() any { return new(sql.NullFloat64) }, func() any { return new(*sql.NullString) },
+}
+
 // TestFastMatchesDatabaseSQL scans every driver value kind into every
 // destination kind through FastRows and through database/sql's replay,
 // and requires the same values and the same errors.
@@ -40,25 +57,10 @@ func TestFastMatchesDatabaseSQL(t *testing.T) {
 		true, false, "", "abc", "42", "1.5", "true", []byte{}, []byte("xyz"), []byte("12"),
 		time.Date(2024, 5, 6, 7, 8, 9, 10, time.UTC), time.Date(2024, 5, 6, 7, 8, 9, 10, loc),
 	}
-	dests := []func() any{
-		func() any { return new(any) }, func() any { return new(string) }, func() any { return new(sql.RawBytes) },
-		func() any { return new([]byte) }, func() any { return new(int64) }, func() any { return new(int) },
-		func() any { return new(int32) }, func() any { return new(int16) }, func() any { return new(int8) },
-		func() any { return new(uint) }, func() any { return new(uint64) }, func() any { return new(uint32) },
-		func() any { return new(uint16) }, func() any { return new(uint8) }, func() any { return new(float64) },
-		func() any { return new(float32) }, func() any { return new(bool) }, func() any { return new(time.Time) },
-		func() any { return new(*string) }, func() any { return new(*int64) }, func() any { return new(*int) },
-		func() any { return new(*int32) }, func() any { return new(*int8) }, func() any { return new(*uint) },
-		func() any { return new(*uint8) }, func() any { return new(*float64) }, func() any { return new(*float32) },
-		func() any { return new(*bool) }, func() any { return new(*time.Time) }, func() any { return new(*[]byte) },
-		func() any { return new(sql.NullString) }, func() any { return new(sql.NullInt64) },
-		func() any { return new(sql.NullTime) }, func() any { return new(cents) },
-		func() any { return new(sql.NullFloat64) }, func() any { return new(*sql.NullString) },
-	}
 	ctx := context.Background()
 	for _, src := range srcs {
 		rs := &rowset.RowSet{Columns: []rowset.Column{{Name: "c"}}, Values: [][]driver.Value{{src}}}
-		for _, mk := range dests {
+		for _, mk := range fastDests {
 			want, got := mk(), mk()
 			werr := scanSlow(ctx, rs, want)
 			fast := rs.Fast(ctx, nil)
@@ -204,4 +206,44 @@ func TestFastRowsAsDatabaseSQL(t *testing.T) {
 	if err != nil || len(types) != 2 || types[1].Name() != "b" {
 		t.Fatalf("ColumnTypes: %v, %v", types, err)
 	}
+}
+
+// FuzzFast scans fuzzed driver values into each destination kind through
+// FastRows and through database/sql, and requires the same values and
+// errors.
+func FuzzFast(f *testing.F) {
+	f.Add(uint8(0), int64(0), 0.0, "", []byte(nil), false, int64(0), uint8(0))
+	f.Add(uint8(1), int64(-129), 1.5, "42", []byte("12"), true, int64(1700000000123456789), uint8(7))
+	f.Add(uint8(5), int64(math.MaxInt64), math.NaN(), "true", []byte{}, false, int64(-1), uint8(17))
+	f.Fuzz(func(t *testing.T, kind uint8, i int64, fl float64, s string, b []byte, bo bool, nanos int64, dest uint8) {
+		var src driver.Value
+		switch kind % 7 {
+		case 0:
+			src = i
+		case 1:
+			src = fl
+		case 2:
+			src = s
+		case 3:
+			src = b
+		case 4:
+			src = bo
+		case 5:
+			src = time.Unix(0, nanos).UTC()
+		}
+		mk := fastDests[int(dest)%len(fastDests)]
+		rs := &rowset.RowSet{Columns: []rowset.Column{{Name: "c"}}, Values: [][]driver.Value{{src}}}
+		want, got := mk(), mk()
+		werr := scanSlow(context.Background(), rs, want)
+		fast := rs.Fast(context.Background(), nil)
+		fast.Next()
+		gerr := fast.Scan(got)
+		fast.Close()
+		if fmt.Sprint(werr) != fmt.Sprint(gerr) {
+			t.Fatalf("%T(%v) into %T: error %v, database/sql %v", src, src, want, gerr, werr)
+		}
+		if !equalScan(got, want) {
+			t.Fatalf("%T(%v) into %T: %#v, database/sql %#v", src, src, want, reflect.ValueOf(got).Elem(), reflect.ValueOf(want).Elem())
+		}
+	})
 }
