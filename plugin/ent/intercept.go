@@ -15,6 +15,7 @@ type plainQuery interface {
 	HydraCacheNodes(rows *entsql.Rows) (any, error)
 	HydraCacheDriver() dialect.Driver
 	HydraCacheContext() *ent.QueryContext
+	HydraCacheInterceptors() []ent.Interceptor
 }
 
 // interceptHook, when set (by tests), runs on each query the interceptor
@@ -32,36 +33,51 @@ var interceptHook func()
 // Queries the template does not render (in a transaction, with eager
 // loading, modifiers or locks, a field selection, an edge traversal),
 // queries of clients on another driver, and clients generated without
-// the template go to Ent unchanged. Register it last, so that interceptors
-// that add predicates run before it:
+// the template go to Ent unchanged, and so do all queries of a type with
+// an interceptor after this one (a schema's own Interceptors come after
+// the client's): register it last, so that interceptors that change the
+// query run before it:
 //
 //	client := entschema.NewClient(entschema.Driver(drv))
 //	client.Intercept(drv.Interceptor())
-func (d *Driver) Interceptor() ent.Interceptor {
-	return ent.InterceptFunc(func(next ent.Querier) ent.Querier {
-		return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
-			pq, ok := q.(plainQuery)
-			if !ok || !ownNodesOp(ctx, pq) {
-				return next.Query(ctx, q)
-			}
-			if drv, ok := pq.HydraCacheDriver().(*Driver); !ok || drv != d {
-				return next.Query(ctx, q)
-			}
-			query, args, ok := pq.HydraCacheSQL(ctx)
-			if !ok {
-				return next.Query(ctx, q)
-			}
-			if interceptHook != nil {
-				interceptHook()
-			}
-			var rows entsql.Rows
-			if err := d.Query(ctx, query, args, &rows); err != nil {
-				return nil, err
-			}
-			defer rows.Close()
-			return pq.HydraCacheNodes(&rows)
-		})
+func (d *Driver) Interceptor() ent.Interceptor { return &interceptor{d: d} }
+
+// interceptor is a pointer so that it can find itself among a query's
+// interceptors.
+type interceptor struct{ d *Driver }
+
+// Intercept implements ent.Interceptor.
+func (i *interceptor) Intercept(next ent.Querier) ent.Querier {
+	return ent.QuerierFunc(func(ctx context.Context, q ent.Query) (ent.Value, error) {
+		pq, ok := q.(plainQuery)
+		if !ok || !ownNodesOp(ctx, pq) || !i.innermost(pq) {
+			return next.Query(ctx, q)
+		}
+		if drv, ok := pq.HydraCacheDriver().(*Driver); !ok || drv != i.d {
+			return next.Query(ctx, q)
+		}
+		query, args, ok := pq.HydraCacheSQL(ctx)
+		if !ok {
+			return next.Query(ctx, q)
+		}
+		if interceptHook != nil {
+			interceptHook()
+		}
+		var rows entsql.Rows
+		if err := i.d.Query(ctx, query, args, &rows); err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		return pq.HydraCacheNodes(&rows)
 	})
+}
+
+// innermost reports whether i is the last of the query's interceptors:
+// one after it (a schema's Interceptors come after the client's) could
+// change the query in ways the rendered statement would miss.
+func (i *interceptor) innermost(q plainQuery) bool {
+	inters := q.HydraCacheInterceptors()
+	return len(inters) > 0 && inters[len(inters)-1] == ent.Interceptor(i)
 }
 
 // ownNodesOp reports whether q runs as its own All, First or Only, whose

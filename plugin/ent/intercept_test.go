@@ -209,3 +209,34 @@ func TestInterceptorAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestInterceptorNotInnermost: with an interceptor after hydraent's (as a
+// schema's own Interceptors are), the query goes to Ent, and what the
+// inner interceptor adds (here a predicate) is in the answer.
+func TestInterceptorNotInnermost(t *testing.T) {
+	e := newEnvMode(t, postgresDB, nil, memoryStore(t), true)
+	e.seed(t)
+	ctx := context.Background()
+	onlyFirst := entschema.InterceptFunc(func(next entschema.Querier) entschema.Querier {
+		return entschema.QuerierFunc(func(ctx context.Context, q entschema.Query) (entschema.Value, error) {
+			if uq, ok := q.(*entschema.UserQuery); ok {
+				uq.Where(user.NameEQ("ada"))
+			}
+			return next.Query(ctx, q)
+		})
+	})
+	e.cached.Intercept(e.drv.Interceptor(), onlyFirst)
+	before := intercepted.Load()
+	for range 2 { // cold, then warm
+		us, err := e.cached.User.Query().All(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(us) != 1 || us[0].Name != "ada" {
+			t.Fatalf("got %d users, want only ada: the inner interceptor's predicate was lost", len(us))
+		}
+	}
+	if n := intercepted.Load() - before; n != 0 {
+		t.Fatalf("%d queries answered by hydraent's interceptor while another came after it", n)
+	}
+}

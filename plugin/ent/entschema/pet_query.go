@@ -614,6 +614,12 @@ func (_q *PetQuery) HydraCacheContext() *ent.QueryContext {
 	return _q.ctx
 }
 
+// HydraCacheInterceptors returns the query's interceptors, in the order
+// Ent wraps them (the last is the innermost). (hydraent's template)
+func (_q *PetQuery) HydraCacheInterceptors() []ent.Interceptor {
+	return _q.inters
+}
+
 // HydraCacheNodes builds the query's entities from the rows of the
 // statement HydraCacheSQL returned, as Ent builds them from the database's
 // rows. (hydraent's template)
