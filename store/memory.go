@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"math"
+	"sync/atomic"
 	"time"
 
 	lib_store "github.com/eko/gocache/lib/v4/store"
@@ -48,7 +50,35 @@ type Memory struct {
 	cache    *otter.Cache[string, memoryEntry]
 	maxBytes int64
 	ttl      time.Duration
+	seed     maphash.Seed
+	gens     [memoryShards]memoryGen
 }
+
+// memoryShards is how many write generations a Memory keeps.
+const memoryShards = 256
+
+// memoryGen is one write generation, alone on its cache line: writers of
+// different shards do not slow each other's readers down.
+type memoryGen struct {
+	atomic.Uint64
+	_ [56]byte
+}
+
+// KeyShard returns the shard whose write generation covers key.
+func (m *Memory) KeyShard(key string) int {
+	return int(maphash.String(m.seed, key) % memoryShards)
+}
+
+// Generation returns the write generation of shard. It changes after every
+// write of a key of the shard (Set, SetMulti, a SetNX that stores, Delete,
+// leases) has taken effect, and after Clear; eviction and expiry do not
+// change it. While the generations of some keys' shards stay the same,
+// none of those keys was written: core uses this to reuse the tag
+// versions it read (core.Generations).
+func (m *Memory) Generation(shard int) uint64 { return m.gens[shard].Load() }
+
+// wrote records, after the fact, a write of key.
+func (m *Memory) wrote(key string) { m.gens[m.KeyShard(key)].Add(1) }
 
 // memoryEntry is what otter holds. The value is boxed once at Set so that
 // Get can return it as an any without allocating.
@@ -129,7 +159,7 @@ func NewMemory(opts ...MemoryOption) (*Memory, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new memory store: otter: %w", err)
 	}
-	return &Memory{cache: c, maxBytes: cfg.maxBytes, ttl: cfg.ttl}, nil
+	return &Memory{cache: c, maxBytes: cfg.maxBytes, ttl: cfg.ttl, seed: maphash.MakeSeed()}, nil
 }
 
 // memoryWeight is the bytes an entry counts against the bound.
@@ -220,6 +250,7 @@ func (m *Memory) put(key string, b []byte, ttl time.Duration) error {
 		return err
 	}
 	m.cache.Set(key, m.entry(b, ttl))
+	m.wrote(key)
 	return nil
 }
 
@@ -229,6 +260,7 @@ func (m *Memory) fits(key string, b []byte) error {
 	w := memoryWeight(key, b)
 	if w > m.maxBytes || w > math.MaxUint32 {
 		m.cache.Invalidate(key)
+		m.wrote(key)
 		return fmt.Errorf("%q: %d bytes with overhead, bound %d: %w", key, w, m.maxBytes, ErrMemoryEntryTooLarge)
 	}
 	return nil
@@ -249,6 +281,7 @@ func (m *Memory) Delete(_ context.Context, key any) error {
 		return fmt.Errorf("memory delete: %w", err)
 	}
 	m.cache.Invalidate(k)
+	m.wrote(k)
 	return nil
 }
 
@@ -264,6 +297,9 @@ func (m *Memory) Invalidate(_ context.Context, options ...lib_store.InvalidateOp
 // Clear removes every entry.
 func (m *Memory) Clear(context.Context) error {
 	m.cache.InvalidateAll()
+	for i := range m.gens {
+		m.gens[i].Add(1)
+	}
 	return nil
 }
 
@@ -293,7 +329,10 @@ func (m *Memory) SetNX(_ context.Context, key string, value []byte, ttl time.Dur
 		// replaced it anyway.
 		return nil, fmt.Errorf("memory setnx %q: %d bytes with overhead, bound %d: %w", key, w, m.maxBytes, ErrMemoryEntryTooLarge)
 	}
-	e, _ := m.cache.SetIfAbsent(key, m.entry(b, ttl))
+	e, stored := m.cache.SetIfAbsent(key, m.entry(b, ttl))
+	if stored {
+		m.wrote(key)
+	}
 	return e.value.([]byte), nil
 }
 
@@ -313,6 +352,7 @@ func (m *Memory) SetMulti(_ context.Context, keys []string, values [][]byte, ttl
 		b := make([]byte, len(values[i]))
 		copy(b, values[i])
 		m.cache.Set(k, m.entry(b, ttl))
+		m.wrote(k)
 	}
 	return nil
 }

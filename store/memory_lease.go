@@ -29,6 +29,9 @@ func (m *Memory) AcquireLease(_ context.Context, key string, token []byte, ttl t
 		return false, fmt.Errorf("memory acquire lease %q: %d bytes with overhead, bound %d: %w", key, w, m.maxBytes, ErrMemoryEntryTooLarge)
 	}
 	_, stored := m.cache.SetIfAbsent(key, memoryEntry{value: b, ttl: ttl})
+	if stored {
+		m.wrote(key)
+	}
 	return stored, nil
 }
 
@@ -41,5 +44,6 @@ func (m *Memory) ReleaseLease(_ context.Context, key string, token []byte) error
 		}
 		return e, otter.CancelOp
 	})
+	m.wrote(key) // perhaps deleted: count it as a write
 	return nil
 }

@@ -363,3 +363,39 @@ func TestMemoryOverwriteNeverStaleWhenFull(t *testing.T) {
 		}
 	}
 }
+
+// TestMemoryGenerations: every write of a key moves its shard's
+// generation, once it has taken effect; reads and a SetNX that stores
+// nothing do not.
+func TestMemoryGenerations(t *testing.T) {
+	ctx := context.Background()
+	m := newTestMemory(t)
+	const key = "k"
+	shard := m.KeyShard(key)
+	cases := []struct {
+		name  string
+		op    func() error
+		moves bool
+	}{
+		{"Set", func() error { return m.Set(ctx, key, []byte("a")) }, true},
+		{"Get", func() error { _, err := m.Get(ctx, key); return err }, false},
+		{"GetMulti", func() error { _, err := m.GetMulti(ctx, []string{key}); return err }, false},
+		{"SetNX on a present key", func() error { _, err := m.SetNX(ctx, key, []byte("b"), 0); return err }, false},
+		{"SetMulti", func() error { return m.SetMulti(ctx, []string{key}, [][]byte{[]byte("c")}, 0) }, true},
+		{"Delete", func() error { return m.Delete(ctx, key) }, true},
+		{"SetNX on an absent key", func() error { _, err := m.SetNX(ctx, key, []byte("d"), 0); return err }, true},
+		{"Clear", func() error { return m.Clear(ctx) }, true},
+		{"AcquireLease", func() error { _, err := m.AcquireLease(ctx, key, []byte("t"), time.Minute); return err }, true},
+		{"ReleaseLease", func() error { return m.ReleaseLease(ctx, key, []byte("t")) }, true},
+		{"Set too large", func() error { _ = m.Set(ctx, key, make([]byte, m.maxBytes)); return nil }, true},
+	}
+	for _, c := range cases {
+		before := m.Generation(shard)
+		if err := c.op(); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if moved := m.Generation(shard) != before; moved != c.moves {
+			t.Errorf("%s: generation moved %v, want %v", c.name, moved, c.moves)
+		}
+	}
+}
