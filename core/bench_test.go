@@ -48,7 +48,11 @@ func oneRow(b *testing.B) []byte {
 	return p
 }
 
-func benchHit(b *testing.B, st lib_store.StoreInterface) {
+func benchHit(b *testing.B, st lib_store.StoreInterface) { benchHitWith(b, st, false) }
+
+// benchHitWith is benchHit, on a descriptor made by Cache.Prepare when
+// prepared.
+func benchHitWith(b *testing.B, st lib_store.StoreInterface, prepared bool) {
 	ctx := context.Background()
 	// Keys as long as an application's: crc16 of each key (rueidis's slot)
 	// and key comparisons grow with their length.
@@ -59,6 +63,9 @@ func benchHit(b *testing.B, st lib_store.StoreInterface) {
 	defer c.Close()
 	payload := oneRow(b)
 	d := core.Entity("users", "42")
+	if prepared {
+		d = c.Prepare(d)
+	}
 	load := func(context.Context) ([]byte, error) { return payload, nil }
 	if _, err := c.Fetch(ctx, d, load); err != nil {
 		b.Fatal(err)
@@ -83,6 +90,13 @@ func BenchmarkHit(b *testing.B) {
 			b.Fatal(err)
 		}
 		benchHit(b, st)
+	})
+	b.Run("store=memory/prepared", func(b *testing.B) {
+		st, err := store.NewMemory()
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchHitWith(b, st, true)
 	})
 	b.Run("store=redis/csc=warm", func(b *testing.B) {
 		client, _ := testenv.Redis(b)

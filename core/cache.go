@@ -132,16 +132,9 @@ func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte,
 		c.stats.bypassed.Add(1)
 		return c.loadOnly(ctx, call.mode, load)
 	}
-	ks := c.keysOf(d)
-	vals, err := c.io.getMulti(ctx, ks)
+	ks, prep := c.keysOf(d)
+	vals, versions, err := c.readEntry(ctx, ks, prep)
 	if err != nil {
-		c.storeError("read", err)
-		return c.loadOnly(ctx, call.mode, load)
-	}
-	c.brk.success()
-	versions, err := c.versions(ctx, ks[1:], vals[1:])
-	if err != nil {
-		c.storeError("seed tag versions", err)
 		return c.loadOnly(ctx, call.mode, load)
 	}
 	if call.mode != ModeRefresh && vals[0] != nil {
@@ -176,6 +169,52 @@ func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte,
 	// Callers that read different versions must not share a load: one that
 	// started after a bump would otherwise get a result loaded before it.
 	return c.flights.do(ctx, flightKey("", ks[0], versions), fill)
+}
+
+// readEntry reads the entry of ks[0] and the current versions of its tags
+// (seeding missing ones). For a prepared descriptor on a Generations store
+// it reuses the versions read before while none of their keys may have
+// been written, and reads the entry alone. A store error is reported and
+// returned.
+func (c *Cache) readEntry(ctx context.Context, ks []string, prep *prepared) (vals, versions [][]byte, err error) {
+	if versions, ok := prep.versions(); ok {
+		vals, err := c.io.getMulti(ctx, ks[:1])
+		if err != nil {
+			c.storeError("read", err)
+			return nil, nil, err
+		}
+		c.brk.success()
+		return vals, versions, nil
+	}
+	// Generations before the read: a write during it changes them, so
+	// what the read saw is never remembered under the later ones.
+	gens := prep.generations()
+	vals, err = c.io.getMulti(ctx, ks)
+	if err != nil {
+		c.storeError("read", err)
+		return nil, nil, err
+	}
+	c.brk.success()
+	versions, err = c.versions(ctx, ks[1:], vals[1:])
+	if err != nil {
+		c.storeError("seed tag versions", err)
+		return nil, nil, err
+	}
+	if gens != nil && allStamps(vals[1:]) {
+		prep.memo.Store(&versionMemo{gens: gens, versions: versions})
+	}
+	return vals, versions, nil
+}
+
+// allStamps reports whether every tag version was in the store (none had
+// to be seeded).
+func allStamps(vals [][]byte) bool {
+	for _, v := range vals {
+		if len(v) != stampSize {
+			return false
+		}
+	}
+	return true
 }
 
 // flightKey names the load of entry key under versions, after prefix.

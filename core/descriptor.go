@@ -1,6 +1,7 @@
 package core
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/hydracache/hydracache/keys"
@@ -56,27 +57,81 @@ type Descriptor struct {
 	prep *prepared // store keys computed by Cache.Prepare
 }
 
-// prepared holds the store keys of a descriptor, computed once.
+// prepared holds the store keys of a descriptor, computed once, and with
+// a Generations store the tag versions last read with the generations
+// they were read under.
 type prepared struct {
-	c    *Cache
-	keys []string
+	c      *Cache
+	keys   []string
+	shards []int // with a Generations store: the shard of each tag key
+	memo   atomic.Pointer[versionMemo]
+}
+
+// versionMemo is what a prepared descriptor's tag keys held while their
+// shards had generations gens.
+type versionMemo struct {
+	gens     []uint64
+	versions [][]byte
 }
 
 // Prepare returns d with the store keys Fetch reads computed once, for a
 // caller that reads the same descriptor again and again: Fetch on the
-// returned value skips building them. A prepared descriptor whose Key or
-// Tags were changed since is noticed and its keys built again.
+// returned value skips building them and, on a store implementing
+// Generations, reads only the entry while no tag key may have been
+// written. A prepared descriptor whose Key or Tags were changed since is
+// noticed and read as a plain one.
 func (c *Cache) Prepare(d Descriptor) Descriptor {
-	d.prep = &prepared{c: c, keys: c.readKeys(d)}
+	p := &prepared{c: c, keys: c.readKeys(d)}
+	if g := c.io.gn; g != nil {
+		p.shards = make([]int, len(p.keys)-1)
+		for i, k := range p.keys[1:] {
+			p.shards[i] = g.KeyShard(k)
+		}
+	}
+	d.prep = p
 	return d
 }
 
-// keysOf returns the store keys of d: the entry, each tag, the epoch.
-func (c *Cache) keysOf(d Descriptor) []string {
+// keysOf returns the store keys of d (the entry, each tag, the epoch) and
+// its prepared form when it has a valid one.
+func (c *Cache) keysOf(d Descriptor) ([]string, *prepared) {
 	if p := d.prep; p != nil && p.c == c && p.matches(d) {
-		return p.keys
+		return p.keys, p
 	}
-	return c.readKeys(d)
+	return c.readKeys(d), nil
+}
+
+// generations returns the current generations of p's tag shards, nil
+// without a Generations store.
+func (p *prepared) generations() []uint64 {
+	if p == nil || p.c.io.gn == nil {
+		return nil
+	}
+	g := p.c.io.gn
+	gens := make([]uint64, len(p.shards))
+	for i, s := range p.shards {
+		gens[i] = g.Generation(s)
+	}
+	return gens
+}
+
+// versions returns the tag versions p last read, if none of their shards
+// has been written since.
+func (p *prepared) versions() ([][]byte, bool) {
+	if p == nil || p.c.io.gn == nil {
+		return nil, false
+	}
+	m := p.memo.Load()
+	if m == nil {
+		return nil, false
+	}
+	g := p.c.io.gn
+	for i, s := range p.shards {
+		if g.Generation(s) != m.gens[i] {
+			return nil, false
+		}
+	}
+	return m.versions, true
 }
 
 // matches reports whether the keys were computed from d's Key and Tags.

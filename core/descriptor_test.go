@@ -2,10 +2,13 @@ package core_test
 
 import (
 	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hydracache/hydracache/core"
 	"github.com/hydracache/hydracache/keys"
+	"github.com/hydracache/hydracache/store"
 )
 
 // TestPrepare: a prepared descriptor reads and is invalidated as the
@@ -76,5 +79,74 @@ func TestPrepare(t *testing.T) {
 	}
 	if got := fetch(t, ctx, c, p1, u1); got != "one, changed" {
 		t.Fatalf("the preparing cache after another's fill: %q", got)
+	}
+}
+
+// countingMemory is the memory store, counting the keys read.
+type countingMemory struct {
+	*store.Memory
+	keys atomic.Int64
+}
+
+func (m *countingMemory) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
+	m.keys.Add(int64(len(keys)))
+	return m.Memory.GetMulti(ctx, keys)
+}
+
+// TestPreparedGenerations: on a store with write generations, a prepared
+// hit reads the entry alone while no tag key was written, and any write of
+// a tag key (a bump by another Cache on the same store, a direct Set, a
+// Clear) makes the next read see it.
+func TestPreparedGenerations(t *testing.T) {
+	ctx := context.Background()
+	mem, err := store.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &countingMemory{Memory: mem}
+	c, err := core.New(st, core.WithNamespace("gen"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := core.New(st, core.WithNamespace("gen")) // another Cache, same store
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(); _ = other.Close() })
+	db := &fakeDB{val: "v1"}
+	d := c.Prepare(core.Entity("users", "1"))
+	fetch(t, ctx, c, d, db) // fill: seeds the tags
+	fetch(t, ctx, c, d, db) // reads entry and tags, remembers the versions
+	before := st.keys.Load()
+	for range 3 {
+		if got := fetch(t, ctx, c, d, db); got != "v1" {
+			t.Fatalf("hit: %q", got)
+		}
+	}
+	if n := st.keys.Load() - before; n != 3 {
+		t.Fatalf("3 hits read %d keys, want the entry alone each time", n)
+	}
+
+	writes := []struct {
+		name  string
+		write func() error
+	}{
+		{"bump by another Cache", func() error { return other.InvalidateTags(ctx, keys.EntityTag("users", "1")) }},
+		{"row-epoch bump", func() error { return c.InvalidateTags(ctx, keys.RowsTag("users")) }},
+		{"flush", func() error { return other.Flush(ctx) }},
+		{"store cleared", func() error { return st.Clear(ctx) }},
+	}
+	for i, w := range writes {
+		t.Run(w.name, func(t *testing.T) {
+			fetch(t, ctx, c, d, db) // remember the current versions again
+			val := fmt.Sprintf("v%d", i+2)
+			db.write(val)
+			if err := w.write(); err != nil {
+				t.Fatal(err)
+			}
+			if got := fetch(t, ctx, c, d, db); got != val {
+				t.Fatalf("after the write: %q, want %q", got, val)
+			}
+		})
 	}
 }

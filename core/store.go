@@ -42,3 +42,15 @@ type Leaser interface {
 	AcquireLease(ctx context.Context, key string, token []byte, ttl time.Duration) (bool, error)
 	ReleaseLease(ctx context.Context, key string, token []byte) error
 }
+
+// Generations is implemented by an in-process store that can tell cheaply
+// whether a key may have been written since an earlier look: a key's
+// shard's Generation changes after every write of a key of that shard has
+// taken effect (not on eviction or expiry). Fetch then reuses the tag
+// versions it read for a prepared descriptor (Cache.Prepare) while their
+// shards' generations stay the same, and reads only the entry: one store
+// read instead of one per tag. store.Memory implements it.
+type Generations interface {
+	KeyShard(key string) int
+	Generation(shard int) uint64
+}

@@ -18,6 +18,7 @@ type storeIO struct {
 	ad Adder
 	bs BatchSetter
 	ls Leaser
+	gn Generations
 }
 
 func newStoreIO(st lib_store.StoreInterface) storeIO {
@@ -26,6 +27,7 @@ func newStoreIO(st lib_store.StoreInterface) storeIO {
 	io.ad, _ = st.(Adder)
 	io.bs, _ = st.(BatchSetter)
 	io.ls, _ = st.(Leaser)
+	io.gn, _ = st.(Generations)
 	return io
 }
 
