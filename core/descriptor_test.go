@@ -150,3 +150,24 @@ func TestPreparedGenerations(t *testing.T) {
 		})
 	}
 }
+
+// TestPreparedMemo: what is stored is found; past MemoMax the memo starts
+// over rather than growing.
+func TestPreparedMemo(t *testing.T) {
+	c := newCache(t, newMapStore())
+	var pm core.PreparedMemo
+	if _, ok := pm.Load("1"); ok {
+		t.Fatal("the zero memo found a descriptor")
+	}
+	d := c.Prepare(core.Entity("users", "1"))
+	pm.Store("1", d)
+	if got, ok := pm.Load("1"); !ok || got.Key != d.Key {
+		t.Fatalf("Load after Store: %v %v", got.Key, ok)
+	}
+	for i := range core.MemoMax {
+		pm.Store(fmt.Sprint("k", i), d)
+	}
+	if _, ok := pm.Load("1"); ok {
+		t.Fatalf("after %d more descriptors the first is still held: the memo grows without bound", core.MemoMax)
+	}
+}

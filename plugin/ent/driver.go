@@ -121,6 +121,7 @@ func (d *Driver) stmt(query string) *stmt {
 		h.Write([]byte{0})
 		h.Write([]byte(s.prefix))
 		s.shape = strconv.FormatUint(h.Sum64(), 36)
+		s.prepared = new(core.PreparedMemo)
 	}
 	if d.memoN.Load() < memoLimit {
 		if _, loaded := d.memo.LoadOrStore(query, s); !loaded {

@@ -1,6 +1,10 @@
 package hydraent
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/hydracache/hydracache/core"
+)
 
 // stmtKind is what a statement does, as far as the cache is concerned.
 type stmtKind uint8
@@ -42,6 +46,9 @@ type stmt struct {
 	rowsTag      string   // keys.RowsTag(table)
 	tableTags    []string // keys.TableTag of every table read
 	limit        bool     // the key read carries a LIMIT
+	// prepared remembers the prepared entity descriptors of key reads (set
+	// by the Driver).
+	prepared *core.PreparedMemo
 
 	conds      []keyCond // top-level key conjuncts of WHERE
 	condsKnown bool      // WHERE is a plain conjunction (no OR, no sub-structure at the top)

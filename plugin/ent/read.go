@@ -199,8 +199,13 @@ func entity(s *stmt, id string, p core.Policy) core.Descriptor {
 }
 
 func (d *Driver) readOne(ctx context.Context, s *stmt, table, id string, p core.Policy, query string, argv []any, rows *entsql.Rows) error {
+	desc, ok := s.prepared.Load(id)
+	if !ok {
+		desc = d.cache.Prepare(entity(s, id, p))
+		s.prepared.Store(id, desc)
+	}
 	var loaded atomic.Pointer[rowset.RowSet]
-	payload, err := d.cache.Fetch(ctx, entity(s, id, p), func(ctx context.Context) ([]byte, error) {
+	payload, err := d.cache.Fetch(ctx, desc, func(ctx context.Context) ([]byte, error) {
 		rs, err := d.load(ctx, query, argv)
 		if err != nil {
 			return nil, err

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 
 	"gorm.io/gorm"
@@ -39,34 +38,18 @@ func (p *Plugin) entityDesc(m *model, unscoped bool, pk string) core.Descriptor 
 	return d
 }
 
-// descMemo remembers prepared entity descriptors by key text: a hot row's
-// hit then builds no key strings at all. It is bounded by starting over.
-type descMemo struct {
-	m atomic.Pointer[sync.Map] // key text -> core.Descriptor
-	n atomic.Int64
-}
-
-const descMemoMax = 8192
-
-// preparedDesc returns the prepared descriptor of one row.
+// preparedDesc returns the prepared descriptor of one row, remembered per
+// model.
 func (p *Plugin) preparedDesc(m *model, unscoped bool, pk string) core.Descriptor {
 	memo := &m.descs[0]
 	if unscoped {
 		memo = &m.descs[1]
 	}
-	sm := memo.m.Load()
-	if sm != nil {
-		if d, ok := sm.Load(pk); ok {
-			return d.(core.Descriptor)
-		}
+	if d, ok := memo.Load(pk); ok {
+		return d
 	}
 	d := p.cache.Prepare(p.entityDesc(m, unscoped, pk))
-	if sm == nil || memo.n.Add(1) > descMemoMax {
-		sm = new(sync.Map)
-		memo.m.Store(sm)
-		memo.n.Store(1)
-	}
-	sm.Store(pk, d)
+	memo.Store(pk, d)
 	return d
 }
 

@@ -42,7 +42,7 @@ type model struct {
 	fks   []*schema.Constraint
 	joins []string
 	// descs remembers prepared entity descriptors, scoped and unscoped.
-	descs [2]descMemo
+	descs [2]core.PreparedMemo
 }
 
 var cacheEntityType = reflect.TypeFor[core.CacheEntity]()
