@@ -123,6 +123,23 @@ func gormSetups(b *testing.B) []struct {
 		b.Fatal(err)
 	}
 
+	// DialRedis: the store owns its rueidis client and mirrors what it
+	// reads in process, emptied by Redis's invalidation pushes.
+	dial, err := store.DialRedis(testenv.RedisClientOption(), store.WithPrefix(prefix+"dial:"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = dial.Close() })
+	dialCache, err := core.New(dial)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = dialCache.Close() })
+	hDial := open()
+	if err := hDial.Use(hydragorm.New(dialCache)); err != nil {
+		b.Fatal(err)
+	}
+
 	peer := open()
 	if err := peer.Use(&caches.Caches{Conf: &caches.Config{Cacher: &memoryCacher{}}}); err != nil {
 		b.Fatal(err)
@@ -136,6 +153,7 @@ func gormSetups(b *testing.B) []struct {
 		{"uncached", plain},
 		{"hydragorm-memory", hMem},
 		{"hydragorm-redis", hRedis},
+		{"hydragorm-redis-dial", hDial},
 		{"go-gorm-caches", peer},
 		{"dryrun", dry},
 	}
