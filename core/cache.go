@@ -177,24 +177,23 @@ func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte,
 // been written, and reads the entry alone. A store error is reported and
 // returned.
 func (c *Cache) readEntry(ctx context.Context, ks []string, prep *prepared) (vals, versions [][]byte, err error) {
-	if versions, ok := prep.versions(); ok {
-		vals, err := c.io.getMulti(ctx, ks[:1])
-		if err != nil {
-			c.storeError("read", err)
-			return nil, nil, err
-		}
-		c.brk.success()
-		return vals, versions, nil
+	// The generations are taken before the read: a write during it
+	// changes them, so what the read saw is never remembered under the
+	// later ones.
+	versions, gens := prep.versions()
+	read := ks
+	if versions != nil {
+		read = ks[:1] // the entry alone
 	}
-	// Generations before the read: a write during it changes them, so
-	// what the read saw is never remembered under the later ones.
-	gens := prep.generations()
-	vals, err = c.io.getMulti(ctx, ks)
+	vals, err = c.io.getMulti(ctx, read)
 	if err != nil {
 		c.storeError("read", err)
 		return nil, nil, err
 	}
 	c.brk.success()
+	if versions != nil {
+		return vals, versions, nil
+	}
 	versions, err = c.versions(ctx, ks[1:], vals[1:])
 	if err != nil {
 		c.storeError("seed tag versions", err)

@@ -101,37 +101,32 @@ func (c *Cache) keysOf(d Descriptor) ([]string, *prepared) {
 	return c.readKeys(d), nil
 }
 
-// generations returns the current generations of p's tag shards, nil
-// without a Generations store.
-func (p *prepared) generations() []uint64 {
+// versions returns the tag versions p last read, if none of their shards
+// has been written since. Otherwise it returns the shards' current
+// generations, under which the versions read next may be remembered (nil
+// when p is nil or the store has no generations).
+func (p *prepared) versions() (versions [][]byte, gens []uint64) {
 	if p == nil || p.c.io.gn == nil {
-		return nil
+		return nil, nil
 	}
 	g := p.c.io.gn
-	gens := make([]uint64, len(p.shards))
+	if m := p.memo.Load(); m != nil {
+		current := true
+		for i, s := range p.shards {
+			if g.Generation(s) != m.gens[i] {
+				current = false
+				break
+			}
+		}
+		if current {
+			return m.versions, nil
+		}
+	}
+	gens = make([]uint64, len(p.shards))
 	for i, s := range p.shards {
 		gens[i] = g.Generation(s)
 	}
-	return gens
-}
-
-// versions returns the tag versions p last read, if none of their shards
-// has been written since.
-func (p *prepared) versions() ([][]byte, bool) {
-	if p == nil || p.c.io.gn == nil {
-		return nil, false
-	}
-	m := p.memo.Load()
-	if m == nil {
-		return nil, false
-	}
-	g := p.c.io.gn
-	for i, s := range p.shards {
-		if g.Generation(s) != m.gens[i] {
-			return nil, false
-		}
-	}
-	return m.versions, true
+	return nil, gens
 }
 
 // matches reports whether the keys were computed from d's Key and Tags.
