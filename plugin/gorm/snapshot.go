@@ -199,11 +199,10 @@ func (s *snapshot) fill(db *gorm.DB) {
 		src := s.elems.Index(0)
 		if s.whole {
 			rv.Set(src)
-			db.RowsAffected = 1
-			return
-		}
-		for _, idx := range s.set {
-			rv.FieldByIndex(idx).Set(src.FieldByIndex(idx))
+		} else {
+			for _, idx := range s.set {
+				rv.FieldByIndex(idx).Set(src.FieldByIndex(idx))
+			}
 		}
 		db.RowsAffected = 1
 		return
