@@ -174,18 +174,22 @@ func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte,
 // readEntry reads the entry of ks[0] and the current versions of its tags
 // (seeding missing ones). For a prepared descriptor on a Generations store
 // it reuses the versions read before while none of their keys may have
-// been written, and reads the entry alone. A store error is reported and
+// been written, and reads the entry alone; on a BatchPreparer store it
+// reads through the store's prepared reader. A store error is reported and
 // returned.
 func (c *Cache) readEntry(ctx context.Context, ks []string, prep *prepared) (vals, versions [][]byte, err error) {
 	// The generations are taken before the read: a write during it
 	// changes them, so what the read saw is never remembered under the
 	// later ones.
 	versions, gens := prep.versions()
-	read := ks
-	if versions != nil {
-		read = ks[:1] // the entry alone
+	switch {
+	case versions != nil:
+		vals, err = c.io.getMulti(ctx, ks[:1]) // the entry alone
+	case prep != nil && prep.read != nil:
+		vals, err = c.io.getPrepared(ctx, prep.read, len(ks))
+	default:
+		vals, err = c.io.getMulti(ctx, ks)
 	}
-	vals, err = c.io.getMulti(ctx, read)
 	if err != nil {
 		c.storeError("read", err)
 		return nil, nil, err

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 
@@ -65,6 +66,7 @@ type prepared struct {
 	keys   []string
 	shards []int // with a Generations store: the shard of each tag key
 	memo   atomic.Pointer[versionMemo]
+	read   func(context.Context) ([][]byte, error) // a BatchPreparer's reader of keys
 }
 
 // versionMemo is what a prepared descriptor's tag keys held while their
@@ -82,12 +84,8 @@ type versionMemo struct {
 // noticed and read as a plain one.
 func (c *Cache) Prepare(d Descriptor) Descriptor {
 	p := &prepared{c: c, keys: c.readKeys(d)}
-	if g := c.io.gn; g != nil {
-		p.shards = make([]int, len(p.keys)-1)
-		for i, k := range p.keys[1:] {
-			p.shards[i] = g.KeyShard(k)
-		}
-	}
+	p.shards = c.io.keyShards(p.keys[1:])
+	p.read = c.io.prepareGetMulti(p.keys)
 	d.prep = p
 	return d
 }
@@ -106,9 +104,15 @@ func (c *Cache) keysOf(d Descriptor) ([]string, *prepared) {
 // generations, under which the versions read next may be remembered (nil
 // when p is nil or the store has no generations).
 func (p *prepared) versions() (versions [][]byte, gens []uint64) {
-	if p == nil || p.c.io.gn == nil {
+	if p == nil || p.shards == nil {
 		return nil, nil
 	}
+	// A foreign store's panic costs the memo, never the read.
+	defer func() {
+		if recover() != nil {
+			versions, gens = nil, nil
+		}
+	}()
 	g := p.c.io.gn
 	if m := p.memo.Load(); m != nil {
 		current := true

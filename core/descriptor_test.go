@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	lib_store "github.com/eko/gocache/lib/v4/store"
+
 	"github.com/hydracache/hydracache/core"
 	"github.com/hydracache/hydracache/keys"
 	"github.com/hydracache/hydracache/store"
@@ -169,5 +171,128 @@ func TestPreparedMemo(t *testing.T) {
 	}
 	if _, ok := pm.Load("1"); ok {
 		t.Fatalf("after %d more descriptors the first is still held: the memo grows without bound", core.MemoMax)
+	}
+}
+
+// preparingStore is a mapStore with a BatchPreparer whose readers count
+// their reads, or panic when told to.
+type preparingStore struct {
+	*mapStore
+	prepared     atomic.Int64 // readers made
+	reads        atomic.Int64 // reads through them
+	panicPrepare bool
+	panicRead    bool
+}
+
+func (s *preparingStore) PrepareGetMulti(keys []string) func(context.Context) ([][]byte, error) {
+	if s.panicPrepare {
+		panic("prepare bug")
+	}
+	s.prepared.Add(1)
+	return func(ctx context.Context) ([][]byte, error) {
+		if s.panicRead {
+			panic("reader bug")
+		}
+		s.reads.Add(1)
+		out := make([][]byte, len(keys))
+		for i, k := range keys {
+			v, err := s.Get(ctx, k)
+			if err == nil {
+				out[i] = v.([]byte)
+			}
+		}
+		return out, nil
+	}
+}
+
+// TestPreparedReader: a prepared descriptor on a BatchPreparer store is
+// read through the store's reader, prepared once, and still sees every
+// bump; a plain descriptor is not.
+func TestPreparedReader(t *testing.T) {
+	ctx := context.Background()
+	st := &preparingStore{mapStore: newMapStore()}
+	c := newCacheOn(t, st, "test")
+	db := &fakeDB{val: "v1"}
+	d := c.Prepare(core.Entity("users", "1"))
+	if n := st.prepared.Load(); n != 1 {
+		t.Fatalf("Prepare made %d readers, want 1", n)
+	}
+	for range 3 {
+		if got := fetch(t, ctx, c, d, db); got != "v1" {
+			t.Fatalf("read: %q", got)
+		}
+	}
+	if n := st.reads.Load(); n < 3 {
+		t.Fatalf("3 prepared reads went %d times through the store's reader", n)
+	}
+	if db.calls.Load() != 1 {
+		t.Fatalf("%d loads for a miss and two hits", db.calls.Load())
+	}
+	db.write("v2")
+	if err := c.InvalidateTags(ctx, keys.EntityTag("users", "1")); err != nil {
+		t.Fatal(err)
+	}
+	if got := fetch(t, ctx, c, d, db); got != "v2" {
+		t.Fatalf("prepared read after a bump: %q, want v2", got)
+	}
+	before := st.reads.Load()
+	fetch(t, ctx, c, core.Entity("users", "1"), db)
+	if st.reads.Load() != before || st.prepared.Load() != 1 {
+		t.Fatal("a plain descriptor was read through a prepared reader")
+	}
+}
+
+// panickyGenerations is a store whose Generations methods panic.
+type panickyGenerations struct {
+	*mapStore
+	panicShard bool
+}
+
+func (s *panickyGenerations) KeyShard(string) int {
+	if s.panicShard {
+		panic("shard bug")
+	}
+	return 0
+}
+
+func (s *panickyGenerations) Generation(int) uint64 { panic("generation bug") }
+
+// TestPreparedForeignPanics: a foreign store's panic in one of the optional
+// interfaces Prepare and prepared reads use costs the shortcut, never the
+// read: Fetch still returns the database's value.
+func TestPreparedForeignPanics(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name  string
+		store func() lib_store.StoreInterface
+		hits  bool // whether hits still come from the cache
+	}{
+		{"PrepareGetMulti", func() lib_store.StoreInterface {
+			return &preparingStore{mapStore: newMapStore(), panicPrepare: true}
+		}, true},
+		{"prepared reader", func() lib_store.StoreInterface {
+			return &preparingStore{mapStore: newMapStore(), panicRead: true}
+		}, false},
+		{"KeyShard", func() lib_store.StoreInterface {
+			return &panickyGenerations{mapStore: newMapStore(), panicShard: true}
+		}, true},
+		{"Generation", func() lib_store.StoreInterface {
+			return &panickyGenerations{mapStore: newMapStore()}
+		}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCacheOn(t, tc.store(), "test")
+			db := &fakeDB{val: "v1"}
+			d := c.Prepare(core.Entity("users", "1"))
+			for range 3 {
+				if got := fetch(t, ctx, c, d, db); got != "v1" {
+					t.Fatalf("read: %q", got)
+				}
+			}
+			if loads := db.calls.Load(); tc.hits != (loads == 1) {
+				t.Fatalf("%d loads for 3 reads; want hits: %v", loads, tc.hits)
+			}
+		})
 	}
 }

@@ -54,3 +54,13 @@ type Generations interface {
 	KeyShard(key string) int
 	Generation(shard int) uint64
 }
+
+// BatchPreparer is implemented by a store whose reads of a fixed list of
+// keys get cheaper when the list is known in advance (store.Redis builds
+// its prefixed keys and its command once). Cache.Prepare calls
+// PrepareGetMulti once per prepared descriptor; Fetch then reads the
+// descriptor's keys through the function it returned, which must behave as
+// GetMulti(ctx, keys) and may be called concurrently.
+type BatchPreparer interface {
+	PrepareGetMulti(keys []string) func(ctx context.Context) ([][]byte, error)
+}

@@ -19,6 +19,7 @@ type storeIO struct {
 	bs BatchSetter
 	ls Leaser
 	gn Generations
+	bp BatchPreparer
 }
 
 func newStoreIO(st lib_store.StoreInterface) storeIO {
@@ -28,6 +29,7 @@ func newStoreIO(st lib_store.StoreInterface) storeIO {
 	io.bs, _ = st.(BatchSetter)
 	io.ls, _ = st.(Leaser)
 	io.gn, _ = st.(Generations)
+	io.bp, _ = st.(BatchPreparer)
 	return io
 }
 
@@ -76,6 +78,49 @@ func (io storeIO) getMulti(ctx context.Context, keys []string) (vals [][]byte, e
 		}
 	}
 	return vals, nil
+}
+
+// prepareGetMulti returns the store's prepared reader of keys, or nil when
+// it has none (or its preparation failed: reads then take getMulti).
+func (io storeIO) prepareGetMulti(keys []string) (read func(context.Context) ([][]byte, error)) {
+	if io.bp == nil {
+		return nil
+	}
+	defer func() {
+		if recover() != nil {
+			read = nil
+		}
+	}()
+	return io.bp.PrepareGetMulti(keys)
+}
+
+// getPrepared is getMulti through a reader from prepareGetMulti for n keys.
+func (io storeIO) getPrepared(ctx context.Context, read func(context.Context) ([][]byte, error), n int) (vals [][]byte, err error) {
+	defer recovered(&err)
+	vals, err = read(ctx)
+	if err == nil && len(vals) != n {
+		err = fmt.Errorf("store returned %d values for %d keys", len(vals), n)
+	}
+	return vals, err
+}
+
+// keyShards returns the Generations shard of each key, or nil when the
+// store has no generations or KeyShard panicked (the descriptor then gets
+// no version memo).
+func (io storeIO) keyShards(keys []string) (shards []int) {
+	if io.gn == nil {
+		return nil
+	}
+	defer func() {
+		if recover() != nil {
+			shards = nil
+		}
+	}()
+	shards = make([]int, len(keys))
+	for i, k := range keys {
+		shards[i] = io.gn.KeyShard(k)
+	}
+	return shards
 }
 
 func (io storeIO) set(ctx context.Context, key string, val []byte, ttl time.Duration) (err error) {

@@ -329,6 +329,12 @@ var redisEmpty = []byte{}
 // Right after this store wrote one of the keys, a stale cached copy costs a
 // second round trip for that key (see WithOwnWriteWindow).
 func (r *Redis) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
+	return r.getMulti(ctx, keys, nil)
+}
+
+// getMulti is GetMulti, with the prefixed keys and commands of pre when it
+// is not nil (pre was prepared for keys).
+func (r *Redis) getMulti(ctx context.Context, keys []string, pre *redisPrepared) ([][]byte, error) {
 	out := make([][]byte, len(keys))
 	if len(keys) == 0 {
 		return out, nil
@@ -341,11 +347,16 @@ func (r *Redis) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
 		}
 		return out, nil
 	}
-	full := r.fullKeys(keys)
+	var full []string
+	if pre != nil {
+		full = pre.full
+	} else {
+		full = r.fullKeys(keys)
+	}
 	if r.local == nil {
 		ctx, lazy := r.lazyCtx(ctx) // not started by a client-side cache hit
 		defer lazy.release()
-		if err := r.getMultiCached(ctx, keys, full, nil, out); err != nil {
+		if err := r.getMultiCached(ctx, keys, full, nil, out, pre); err != nil {
 			return nil, err
 		}
 		return out, nil
@@ -361,9 +372,14 @@ func (r *Redis) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
 	if len(missing) == 0 {
 		return out, nil // mirror hits: no timeout needed, none made
 	}
+	if len(missing) == len(keys) {
+		missing = nil // all of them: pre's commands fit
+	} else {
+		pre = nil
+	}
 	ctx, lazy := r.lazyCtx(ctx)
 	defer lazy.release()
-	if err := r.getMultiCached(ctx, keys, full, missing, out); err != nil {
+	if err := r.getMultiCached(ctx, keys, full, missing, out, pre); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -373,8 +389,9 @@ func (r *Redis) GetMulti(ctx context.Context, keys []string) ([][]byte, error) {
 // through the client-side cache into out. With a local mirror, values that
 // came from the client-side cache and passed the own-write check are
 // mirrored; values read from the server directly are not (Redis does not
-// track them for us).
-func (r *Redis) getMultiCached(ctx context.Context, keys, full []string, idx []int, out [][]byte) error {
+// track them for us). pre, prepared for keys, may be given only with a nil
+// idx: its commands are then sent instead of new ones.
+func (r *Redis) getMultiCached(ctx context.Context, keys, full []string, idx []int, out [][]byte, pre *redisPrepared) error {
 	var gen uint64
 	if r.local != nil {
 		gen = r.local.begin()
@@ -391,16 +408,27 @@ func (r *Redis) getMultiCached(ctx context.Context, keys, full []string, idx []i
 	if len(sub) == 1 {
 		// One key: a cached GET. (A one-command DoMultiCache tripped a race
 		// report inside rueidis after dropped connections.)
-		res := r.client.DoCache(ctx, r.client.B().Get().Key(sub[0]).Cache(), r.csTTL)
+		var cmd rueidis.Cacheable
+		if pre != nil {
+			cmd = pre.one
+		} else {
+			cmd = r.client.B().Get().Key(sub[0]).Cache()
+		}
+		res := r.client.DoCache(ctx, cmd, r.csTTL)
 		if err := r.accept(0, sub[0], res, vals, &recheck); err != nil {
 			return err
 		}
 	} else if r.cluster {
 		// MGET cannot cross slots on a cluster: DoMultiCache groups the GETs
 		// per slot and node.
-		cmds := make([]rueidis.CacheableTTL, len(sub))
-		for j, k := range sub {
-			cmds[j] = rueidis.CT(r.client.B().Get().Key(k).Cache(), r.csTTL)
+		var cmds []rueidis.CacheableTTL
+		if pre != nil {
+			cmds = pre.gets
+		} else {
+			cmds = make([]rueidis.CacheableTTL, len(sub))
+			for j, k := range sub {
+				cmds[j] = rueidis.CT(r.client.B().Get().Key(k).Cache(), r.csTTL)
+			}
 		}
 		for j, res := range r.client.DoMultiCache(ctx, cmds...) {
 			if err := r.accept(j, sub[j], res, vals, &recheck); err != nil {
@@ -413,7 +441,13 @@ func (r *Redis) getMultiCached(ctx context.Context, keys, full []string, idx []i
 		// over rueidis's connections and start goroutines even when every
 		// key is cached (about 7 us instead of about 3 us for three keys in
 		// BenchmarkRedisGetMultiWarm on a loaded two-core machine).
-		msgs, err := r.client.DoCache(ctx, r.client.B().Mget().Key(sub...).Cache(), r.csTTL).ToArray()
+		var cmd rueidis.Cacheable
+		if pre != nil {
+			cmd = pre.one
+		} else {
+			cmd = r.client.B().Mget().Key(sub...).Cache()
+		}
+		msgs, err := r.client.DoCache(ctx, cmd, r.csTTL).ToArray()
 		if err != nil {
 			return fmt.Errorf("hydracache/store: redis mget %d keys: %w", len(sub), err)
 		}

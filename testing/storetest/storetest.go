@@ -41,6 +41,10 @@ type Adder = core.Adder
 // BatchSetter is core.BatchSetter: several keys, one TTL.
 type BatchSetter = core.BatchSetter
 
+// BatchPreparer is core.BatchPreparer: a reader of a fixed list of keys
+// that behaves as GetMulti of them.
+type BatchPreparer = core.BatchPreparer
+
 // errNotImplemented marks an optional check whose interface the store lacks;
 // Run turns it into a skip.
 var errNotImplemented = errors.New("store does not implement the optional interface")
@@ -77,6 +81,7 @@ var checks = []check{
 	{"clear empties the store", checkClear},
 	{"concurrent set, get and delete never return a foreign value", checkConcurrent},
 	{"GetMulti agrees with Get", checkGetMulti},
+	{"prepared GetMulti agrees with GetMulti, before and after writes", checkPreparedGetMulti},
 	{"SetNX sets only an absent key", checkSetNX},
 	{"concurrent SetNX on one key agree on one value", checkSetNXConcurrent},
 	{"SetMulti agrees with Set", checkSetMulti},
@@ -85,7 +90,7 @@ var checks = []check{
 // Run runs the conformance suite against stores made by newStore, which is
 // called once per subtest; each store must be empty and isolated from the
 // others (its own instance or its own key namespace). Checks of optional
-// interfaces (BatchGetter, Adder, BatchSetter) are skipped when the store
+// interfaces (BatchGetter, Adder, BatchSetter, BatchPreparer) are skipped when the store
 // does not implement them.
 func Run(t *testing.T, newStore func(t *testing.T) store.StoreInterface) {
 	t.Helper()
@@ -546,6 +551,76 @@ func checkGetMulti(ctx context.Context, s store.StoreInterface) error {
 			if (got[i] == nil) != (c.want[i] == nil) || !bytes.Equal(got[i], c.want[i]) {
 				return fmt.Errorf("%s: GetMulti %q: value %d = %s, want %s", c.name, c.keys, i, showNil(got[i]), showNil(c.want[i]))
 			}
+		}
+	}
+	return nil
+}
+
+// checkPreparedGetMulti reads key lists through readers prepared before
+// the keys were written, after writes, overwrites and deletes: a prepared
+// reader must never return what a plain GetMulti would not.
+func checkPreparedGetMulti(ctx context.Context, s store.StoreInterface) error {
+	bp, ok := s.(BatchPreparer)
+	if !ok {
+		return fmt.Errorf("BatchPreparer: %w", errNotImplemented)
+	}
+	lists := [][]string{
+		nil,
+		{"storetest:pg:a"},
+		{"storetest:pg:a", "storetest:pg:b", "storetest:pg:c", "storetest:pg:a"},
+	}
+	readers := make([]func(context.Context) ([][]byte, error), len(lists))
+	for i, keys := range lists {
+		readers[i] = bp.PrepareGetMulti(keys)
+	}
+	expect := func(step string, want map[string][]byte) error {
+		for i, keys := range lists {
+			for range 2 { // the second read may come from a cache the first filled
+				got, err := readers[i](ctx)
+				if err != nil {
+					return fmt.Errorf("%s: prepared read of %q: %w", step, keys, err)
+				}
+				if len(got) != len(keys) {
+					return fmt.Errorf("%s: prepared read of %q returned %d values", step, keys, len(got))
+				}
+				for j, k := range keys {
+					if (got[j] == nil) != (want[k] == nil) || !bytes.Equal(got[j], want[k]) {
+						return fmt.Errorf("%s: prepared read of %q: %s = %s, want %s", step, keys, k, showNil(got[j]), showNil(want[k]))
+					}
+				}
+			}
+		}
+		return nil
+	}
+	want := map[string][]byte{}
+	if err := expect("before any write", want); err != nil {
+		return err
+	}
+	steps := []struct {
+		name  string
+		key   string
+		value []byte // nil deletes
+	}{
+		{"set a", "storetest:pg:a", []byte{0x00, 'a'}},
+		{"set c", "storetest:pg:c", []byte("c")},
+		{"overwrite a", "storetest:pg:a", []byte("a2")},
+		{"delete c", "storetest:pg:c", nil},
+		{"set b", "storetest:pg:b", []byte("b")},
+	}
+	for _, st := range steps {
+		var err error
+		if st.value == nil {
+			err = s.Delete(ctx, st.key)
+			delete(want, st.key)
+		} else {
+			err = s.Set(ctx, st.key, st.value)
+			want[st.key] = st.value
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
+		}
+		if err := expect(st.name, want); err != nil {
+			return err
 		}
 	}
 	return nil

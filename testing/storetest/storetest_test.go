@@ -24,6 +24,7 @@ type fakeStore struct {
 	ignoreTTL    bool          // never expire
 	noopClear    bool          // Clear does nothing
 	nxOverwrites bool          // SetNX always overwrites
+	staleReader  bool          // a prepared reader returns what the keys held when prepared
 	sets         int
 }
 
@@ -133,6 +134,14 @@ func (f fullStore) GetMulti(_ context.Context, keys []string) ([][]byte, error) 
 	return out, nil
 }
 
+func (f fullStore) PrepareGetMulti(keys []string) func(context.Context) ([][]byte, error) {
+	if f.staleReader {
+		first, _ := f.GetMulti(context.Background(), keys)
+		return func(context.Context) ([][]byte, error) { return first, nil }
+	}
+	return func(ctx context.Context) ([][]byte, error) { return f.GetMulti(ctx, keys) }
+}
+
 func (f fullStore) SetNX(_ context.Context, key string, value []byte, ttl time.Duration) ([]byte, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -208,6 +217,11 @@ func TestChecksCatchDefects(t *testing.T) {
 			f.nxOverwrites = true
 			return fullStore{f}
 		}},
+		{"prepared GetMulti agrees with GetMulti, before and after writes", func() store.StoreInterface {
+			f := newFake()
+			f.staleReader = true
+			return fullStore{f}
+		}},
 		{"SetMulti agrees with Set", func() store.StoreInterface {
 			f := newFake()
 			f.ignoreTTL = true
@@ -237,7 +251,7 @@ func TestChecksCatchDefects(t *testing.T) {
 // TestOptionalChecksSkipPlainStore asserts that optional checks report
 // errNotImplemented (a skip) rather than a failure for a plain store.
 func TestOptionalChecksSkipPlainStore(t *testing.T) {
-	for _, name := range []string{"GetMulti agrees with Get", "SetNX sets only an absent key", "concurrent SetNX on one key agree on one value", "SetMulti agrees with Set"} {
+	for _, name := range []string{"GetMulti agrees with Get", "prepared GetMulti agrees with GetMulti, before and after writes", "SetNX sets only an absent key", "concurrent SetNX on one key agree on one value", "SetMulti agrees with Set"} {
 		for _, c := range checks {
 			if c.name == name {
 				if err := c.run(t.Context(), newFake()); !errors.Is(err, errNotImplemented) {
