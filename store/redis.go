@@ -403,7 +403,10 @@ func (r *Redis) getMultiCached(ctx context.Context, keys, full []string, idx []i
 			sub[j] = full[i]
 		}
 	}
-	vals := make([][]byte, len(sub))
+	vals := out // all keys: read straight into out
+	if idx != nil {
+		vals = make([][]byte, len(sub))
+	}
 	var recheck []int
 	if len(sub) == 1 {
 		// One key: a cached GET. (A one-command DoMultiCache tripped a race
@@ -477,12 +480,8 @@ func (r *Redis) getMultiCached(ctx context.Context, keys, full []string, idx []i
 			return err
 		}
 	}
-	if idx == nil {
-		copy(out, vals)
-	} else {
-		for j, i := range idx {
-			out[i] = vals[j]
-		}
+	for j, i := range idx {
+		out[i] = vals[j]
 	}
 	return nil
 }
