@@ -106,6 +106,14 @@ func BenchmarkHit(b *testing.B) {
 		}
 		benchHit(b, st)
 	})
+	b.Run("store=redis/csc=warm/prepared", func(b *testing.B) {
+		client, _ := testenv.Redis(b)
+		st, err := store.NewRedis(client, store.WithPrefix(shortPrefix(b, client)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchHitWith(b, st, true)
+	})
 	b.Run("store=redis-dial/csc=warm", func(b *testing.B) {
 		client, _ := testenv.Redis(b) // for cleanup of the prefix
 		st, err := store.DialRedis(testenv.RedisClientOption(), store.WithPrefix(shortPrefix(b, client)))
@@ -114,6 +122,15 @@ func BenchmarkHit(b *testing.B) {
 		}
 		defer st.Close()
 		benchHit(b, st)
+	})
+	b.Run("store=redis-dial/csc=warm/prepared", func(b *testing.B) {
+		client, _ := testenv.Redis(b)
+		st, err := store.DialRedis(testenv.RedisClientOption(), store.WithPrefix(shortPrefix(b, client)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer st.Close()
+		benchHitWith(b, st, true)
 	})
 	b.Run("store=redis/csc=off", func(b *testing.B) {
 		cleanup, _ := testenv.Redis(b)
