@@ -544,3 +544,83 @@ func TestRedisOwnWritesAcrossKeySets(t *testing.T) {
 		t.Fatalf("%d stale reads of this store's own writes", stale)
 	}
 }
+
+// TestRedisPreparedConcurrent shares one prepared reader (one pinned
+// command) between goroutines while the store writes the keys it reads:
+// every read succeeds, none returns a value that was never written, and
+// after each write returns the writer's own next read sees it.
+func TestRedisPreparedConcurrent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T) *store.Redis
+	}{
+		{"NewRedis", func(t *testing.T) *store.Redis { s, _ := newTestRedis(t); return s }},
+		{"DialRedis", func(t *testing.T) *store.Redis {
+			_, ns := testenv.Redis(t) // its cleanup deletes everything under ns
+			s, err := store.DialRedis(testenv.RedisClientOption(), store.WithPrefix(ns))
+			if err != nil {
+				testenv.Unavailable(t, "Redis", err)
+			}
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := t.Context()
+			s := tc.open(t)
+			keys := []string{"e", "t1", "t2"}
+			for _, k := range keys {
+				if err := s.Set(ctx, k, []byte("v0")); err != nil {
+					t.Fatal(err)
+				}
+			}
+			read := s.PrepareGetMulti(keys)
+			const rounds = 300
+			done := make(chan struct{})
+			errs := make(chan error, 4)
+			for range 3 {
+				go func() {
+					for {
+						select {
+						case <-done:
+							errs <- nil
+							return
+						default:
+						}
+						got, err := read(ctx)
+						if err != nil {
+							errs <- err
+							return
+						}
+						for i, v := range got {
+							if !strings.HasPrefix(string(v), "v") {
+								errs <- fmt.Errorf("%s read %q", keys[i], v)
+								return
+							}
+						}
+					}
+				}()
+			}
+			for i := 1; i <= rounds; i++ {
+				want := fmt.Sprintf("v%d", i)
+				k := keys[i%len(keys)]
+				if err := s.Set(ctx, k, []byte(want)); err != nil {
+					t.Fatal(err)
+				}
+				got, err := read(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got[i%len(keys)]) != want {
+					t.Fatalf("round %d: prepared read of %s after writing %q: %q", i, k, want, got[i%len(keys)])
+				}
+			}
+			close(done)
+			for range 3 {
+				if err := <-errs; err != nil {
+					t.Fatal(err)
+				}
+			}
+		})
+	}
+}
