@@ -491,3 +491,77 @@ func TestImplicitRollbackPublishesNothing(t *testing.T) {
 		t.Errorf("after the rollback: %d statements, name %q", n, g.Name)
 	}
 }
+
+// TestForeignPoolWriteRebumps: a write through a pool the plugin does not
+// know (db.Connection pins a *sql.Conn) runs in GORM's implicit
+// transaction, so the plugin's bump comes before the commit. A read in
+// between reads the old row and caches it; the bump repeated after the
+// commit retires that entry, and the next read sees the write.
+func TestForeignPoolWriteRebumps(t *testing.T) {
+	readUser := func(db *gorm.DB) string {
+		var u User
+		if err := db.First(&u, 1).Error; err != nil {
+			return err.Error()
+		}
+		return u.Name
+	}
+	readPet := func(db *gorm.DB) string {
+		var p Pet
+		if err := db.First(&p, 9001).Error; err != nil {
+			return err.Error()
+		}
+		return p.Name
+	}
+	cases := []struct {
+		name     string
+		register func(db *gorm.DB, fn func(*gorm.DB)) error
+		write    func(tx *gorm.DB) error
+		read     func(db *gorm.DB) string
+		want     string
+	}{
+		{"update", func(db *gorm.DB, fn func(*gorm.DB)) error {
+			return db.Callback().Update().After("hydracache:after_update").Before("gorm:commit_or_rollback_transaction").Register("test:read_between", fn)
+		}, func(tx *gorm.DB) error {
+			return tx.Model(&User{Model: gorm.Model{ID: 1}}).Update("name", "renamed").Error
+		}, readUser, "renamed"},
+		{"delete", func(db *gorm.DB, fn func(*gorm.DB)) error {
+			return db.Callback().Delete().After("hydracache:after_delete").Before("gorm:commit_or_rollback_transaction").Register("test:read_between", fn)
+		}, func(tx *gorm.DB) error {
+			return tx.Delete(&User{}, 1).Error
+		}, readUser, gorm.ErrRecordNotFound.Error()},
+		{"create", func(db *gorm.DB, fn func(*gorm.DB)) error {
+			return db.Callback().Create().After("hydracache:after_create").Before("gorm:commit_or_rollback_transaction").Register("test:read_between", fn)
+		}, func(tx *gorm.DB) error {
+			return tx.Create(&Pet{ID: 9001, UserID: 1, Name: "new"}).Error
+		}, readPet, "new"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.seed(1)
+			before := tc.read(e.cached)
+			var armed atomic.Bool
+			var seen string
+			err := tc.register(e.cached, func(*gorm.DB) {
+				if armed.Load() {
+					seen = tc.read(e.cached.Session(&gorm.Session{NewDB: true, Context: context.Background()}))
+				}
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			armed.Store(true)
+			err = e.cached.Connection(func(tx *gorm.DB) error { return tc.write(tx) })
+			armed.Store(false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen != before {
+				t.Fatalf("the read between bump and commit got %q, want the old %q (the window this test is about)", seen, before)
+			}
+			if got := tc.read(e.cached); got != tc.want {
+				t.Fatalf("after the write committed: %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

@@ -180,6 +180,9 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 			Register("hydracache:after_update", p.afterUpdate),
 		cb.Delete().After("gorm:delete").Before("gorm:commit_or_rollback_transaction").
 			Register("hydracache:after_delete", p.afterDelete),
+		cb.Create().After("gorm:commit_or_rollback_transaction").Register("hydracache:after_commit", p.afterCommit),
+		cb.Update().After("gorm:commit_or_rollback_transaction").Register("hydracache:after_commit", p.afterCommit),
+		cb.Delete().After("gorm:commit_or_rollback_transaction").Register("hydracache:after_commit", p.afterCommit),
 		cb.Raw().After("gorm:raw").Register("hydracache:after_raw", p.afterRaw),
 		cb.Row().After("gorm:row").Register("hydracache:after_row", p.afterRaw),
 	} {

@@ -221,7 +221,10 @@ func executed(db *gorm.DB) bool {
 }
 
 // record publishes a write's tags: after the commit inside a transaction
-// begun through the plugin's pool, at once otherwise.
+// begun through the plugin's pool, at once otherwise. In GORM's implicit
+// transaction on a pool the plugin does not know (db.Connection, another
+// plugin's pool) the bump at once is repeated after the commit: a read
+// between the two may have cached the row as it was before the commit.
 func (p *Plugin) record(db *gorm.DB, tags []string, flush bool) {
 	st, tx := p.locate(db.Statement.ConnPool)
 	if st == stateTx {
@@ -232,4 +235,38 @@ func (p *Plugin) record(db *gorm.DB, tags []string, flush bool) {
 		return
 	}
 	p.bumpNow(tags, flush)
+	if st == stateForeign {
+		if _, started := db.InstanceGet("gorm:started_transaction"); started {
+			pending, _ := db.InstanceGet(pendingKey)
+			pb, _ := pending.(*pendingBump)
+			if pb == nil {
+				pb = &pendingBump{}
+				db.InstanceSet(pendingKey, pb)
+			}
+			pb.tags = append(pb.tags, tags...)
+			pb.flush = pb.flush || flush
+		}
+	}
+}
+
+// pendingKey holds, on a statement, the bumps to repeat after GORM's
+// implicit commit.
+const pendingKey = "hydracache:pending_bump"
+
+// pendingBump is what record saw in an implicit transaction on a pool the
+// plugin does not know.
+type pendingBump struct {
+	tags  []string
+	flush bool
+}
+
+// afterCommit repeats the bumps of a write in GORM's implicit transaction
+// on a foreign pool, once that transaction has ended (committed or not: a
+// needless bump costs only a miss).
+func (p *Plugin) afterCommit(db *gorm.DB) {
+	if v, ok := db.InstanceGet(pendingKey); ok {
+		if pb, _ := v.(*pendingBump); pb != nil {
+			p.bumpNow(pb.tags, pb.flush)
+		}
+	}
 }
