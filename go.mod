@@ -16,6 +16,7 @@ require (
 	github.com/shamaton/msgpack/v2 v2.4.0
 	gorm.io/driver/postgres v1.6.3
 	gorm.io/gorm v1.31.2
+	gorm.io/plugin/dbresolver v1.6.2
 )
 
 require (

@@ -39,10 +39,14 @@
 // write to a view's base table does not invalidate reads of the view: list
 // views with WithSkipTables), triggers and foreign-key actions declared
 // only in the database (declare them with WithDependents), and writes made
-// without the plugin. Known hole: db.Connection pins a raw connection the
-// plugin does not wrap, and other plugins (dbresolver) may swap in pools
-// it does not know. A write there bumps at once and, in GORM's implicit
-// transaction, again after that commits; in a transaction begun on such a
-// pool (Begin, Transaction) only at once, before the commit, so a read in
-// between may cache the old row until the next write.
+// without the plugin.
+//
+// db.Connection pins a raw connection the plugin does not wrap, and
+// dbresolver swaps in pools of its own (register it after the plugin or
+// before, either works). Reads through such pools are not cached: a
+// replica may lag behind the last bump. A write there bumps at once and,
+// in GORM's implicit transaction, again after that commits. Known hole: in
+// a transaction begun on such a pool (Begin, Transaction) it bumps only at
+// once, before the commit, so a read in between may cache the old row
+// until the next write.
 package hydragorm
