@@ -3,6 +3,7 @@ package hydragorm_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -512,6 +513,13 @@ func TestForeignPoolWriteRebumps(t *testing.T) {
 		}
 		return p.Name
 	}
+	countPets := func(db *gorm.DB) string {
+		var n int64
+		if err := db.Model(&Pet{}).Where("name = ?", "assoc").Count(&n).Error; err != nil {
+			return err.Error()
+		}
+		return fmt.Sprint(n)
+	}
 	cases := []struct {
 		name     string
 		register func(db *gorm.DB, fn func(*gorm.DB)) error
@@ -534,6 +542,13 @@ func TestForeignPoolWriteRebumps(t *testing.T) {
 		}, func(tx *gorm.DB) error {
 			return tx.Create(&Pet{ID: 9001, UserID: 1, Name: "new"}).Error
 		}, readPet, "new"},
+		// The pet is inserted by a nested statement (association saving)
+		// inside the user insert's implicit transaction.
+		{"association", func(db *gorm.DB, fn func(*gorm.DB)) error {
+			return db.Callback().Create().After("gorm:save_after_associations").Before("gorm:commit_or_rollback_transaction").Register("test:read_between", fn)
+		}, func(tx *gorm.DB) error {
+			return tx.Create(&User{Name: "owner", Pets: []Pet{{Name: "assoc"}}}).Error
+		}, countPets, "1"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -561,6 +576,9 @@ func TestForeignPoolWriteRebumps(t *testing.T) {
 			}
 			if got := tc.read(e.cached); got != tc.want {
 				t.Fatalf("after the write committed: %q, want %q", got, tc.want)
+			}
+			if n := hydragorm.PendingForeignTx(e.plugin); n != 0 {
+				t.Errorf("%d transactions still tracked after their commit", n)
 			}
 		})
 	}

@@ -45,7 +45,8 @@
 // dbresolver swaps in pools of its own (register it after the plugin or
 // before, either works). Reads through such pools are not cached: a
 // replica may lag behind the last bump. A write there bumps at once and,
-// in GORM's implicit transaction, again after that commits. Known hole: in
+// in GORM's implicit transaction (the associations it saves included),
+// again after that commits. Known hole: in
 // a transaction begun on such a pool (Begin, Transaction) it bumps only at
 // once, before the commit, so a read in between may cache the old row
 // until the next write.

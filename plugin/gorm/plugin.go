@@ -115,6 +115,7 @@ type Plugin struct {
 	tableTagsN atomic.Int64
 	decoded    decodedCache
 	tables     tablesCache
+	foreignTx  sync.Map // foreign pool of an implicit transaction -> *pendingBump
 }
 
 var _ gorm.Plugin = (*Plugin)(nil)
@@ -190,6 +191,9 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 			Register("hydracache:after_update", p.afterUpdate),
 		cb.Delete().After("gorm:delete").Before("gorm:commit_or_rollback_transaction").
 			Register("hydracache:after_delete", p.afterDelete),
+		cb.Create().After("gorm:begin_transaction").Before("gorm:before_create").Register("hydracache:after_begin", p.afterBegin),
+		cb.Update().After("gorm:begin_transaction").Before("gorm:before_update").Register("hydracache:after_begin", p.afterBegin),
+		cb.Delete().After("gorm:begin_transaction").Before("gorm:before_delete").Register("hydracache:after_begin", p.afterBegin),
 		cb.Create().After("gorm:commit_or_rollback_transaction").Register("hydracache:after_commit", p.afterCommit),
 		cb.Update().After("gorm:commit_or_rollback_transaction").Register("hydracache:after_commit", p.afterCommit),
 		cb.Delete().After("gorm:commit_or_rollback_transaction").Register("hydracache:after_commit", p.afterCommit),

@@ -3,6 +3,7 @@ package hydragorm
 import (
 	"context"
 	"reflect"
+	"sync"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -223,8 +224,9 @@ func executed(db *gorm.DB) bool {
 // record publishes a write's tags: after the commit inside a transaction
 // begun through the plugin's pool, at once otherwise. In GORM's implicit
 // transaction on a pool the plugin does not know (db.Connection, another
-// plugin's pool) the bump at once is repeated after the commit: a read
-// between the two may have cached the row as it was before the commit.
+// plugin's pool) the bump at once is repeated after the commit, for every
+// statement of that transaction (associations are saved by statements of
+// their own): a read in between may have cached what the commit changed.
 func (p *Plugin) record(db *gorm.DB, tags []string, flush bool) {
 	st, tx := p.locate(db.Statement.ConnPool)
 	if st == stateTx {
@@ -236,37 +238,66 @@ func (p *Plugin) record(db *gorm.DB, tags []string, flush bool) {
 	}
 	p.bumpNow(tags, flush)
 	if st == stateForeign {
-		if _, started := db.InstanceGet("gorm:started_transaction"); started {
-			pending, _ := db.InstanceGet(pendingKey)
-			pb, _ := pending.(*pendingBump)
-			if pb == nil {
-				pb = &pendingBump{}
-				db.InstanceSet(pendingKey, pb)
-			}
-			pb.tags = append(pb.tags, tags...)
-			pb.flush = pb.flush || flush
+		if v, ok := p.foreignTx.Load(db.Statement.ConnPool); ok {
+			v.(*pendingBump).add(tags, flush)
 		}
 	}
 }
 
-// pendingKey holds, on a statement, the bumps to repeat after GORM's
-// implicit commit.
+// pendingKey holds, on the statement that began GORM's implicit
+// transaction on a foreign pool, the bumps to repeat after its commit.
 const pendingKey = "hydracache:pending_bump"
 
-// pendingBump is what record saw in an implicit transaction on a pool the
-// plugin does not know.
+// pendingBump gathers the bumps of one implicit transaction on a foreign
+// pool.
 type pendingBump struct {
+	pool  gorm.ConnPool // the transaction, its key in Plugin.foreignTx
+	mu    sync.Mutex
 	tags  []string
 	flush bool
 }
 
-// afterCommit repeats the bumps of a write in GORM's implicit transaction
-// on a foreign pool, once that transaction has ended (committed or not: a
-// needless bump costs only a miss).
-func (p *Plugin) afterCommit(db *gorm.DB) {
-	if v, ok := db.InstanceGet(pendingKey); ok {
-		if pb, _ := v.(*pendingBump); pb != nil {
-			p.bumpNow(pb.tags, pb.flush)
-		}
+func (pb *pendingBump) add(tags []string, flush bool) {
+	pb.mu.Lock()
+	pb.tags = append(pb.tags, tags...)
+	pb.flush = pb.flush || flush
+	pb.mu.Unlock()
+}
+
+// afterBegin starts gathering the bumps of GORM's implicit transaction
+// when it was begun on a pool the plugin does not know.
+func (p *Plugin) afterBegin(db *gorm.DB) {
+	if _, started := db.InstanceGet("gorm:started_transaction"); !started {
+		return
 	}
+	cp := db.Statement.ConnPool
+	if st, _ := p.locate(cp); st != stateForeign || !hashable(cp) {
+		return
+	}
+	pb := &pendingBump{pool: cp}
+	p.foreignTx.Store(cp, pb)
+	db.InstanceSet(pendingKey, pb)
+}
+
+// afterCommit repeats the gathered bumps once the implicit transaction has
+// ended (committed or not: a needless bump costs only a miss).
+func (p *Plugin) afterCommit(db *gorm.DB) {
+	v, ok := db.InstanceGet(pendingKey)
+	if !ok {
+		return
+	}
+	pb := v.(*pendingBump)
+	p.foreignTx.Delete(pb.pool)
+	pb.mu.Lock()
+	tags, flush := pb.tags, pb.flush
+	pb.mu.Unlock()
+	if len(tags) > 0 || flush {
+		p.bumpNow(tags, flush)
+	}
+}
+
+// hashable reports whether v can be a map key (a foreign pool of a
+// non-comparable type is not tracked).
+func hashable(v any) bool {
+	return v != nil && reflect.TypeOf(v).Comparable()
 }
