@@ -122,7 +122,13 @@ func newFaultRig(t *testing.T, st lib_store.StoreInterface, rows int) *faultRig 
 	rig.c = c
 	for i := range rows {
 		id := strconv.Itoa(i)
-		rig.rows = append(rig.rows, &faultRow{d: core.Entity("users", id), tag: keys.EntityTag("users", id)})
+		d := core.Entity("users", id)
+		if i%2 == 1 {
+			// Odd rows are read as the plugins read keys: prepared, through
+			// the store's prepared reader.
+			d = c.Prepare(d)
+		}
+		rig.rows = append(rig.rows, &faultRow{d: d, tag: keys.EntityTag("users", id)})
 	}
 	return rig
 }
