@@ -27,28 +27,32 @@ func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 	}
 
 	// One read: every entry, then every distinct tag version (the row-epoch
-	// and namespace epoch are shared by all rows).
+	// and namespace epoch are shared by all rows). Prepared descriptors
+	// bring their keys; tagIdx[i] indexes ks, all in one backing array.
 	ks := make([]string, len(ds), len(ds)*2+2)
 	tagIdx := make([][]int, len(ds))
+	var flat []int
 	seen := make(map[string]int, len(ds)+2)
-	addTag := func(k string) int {
-		if i, ok := seen[k]; ok {
-			return i
-		}
-		ks = append(ks, k)
-		seen[k] = len(ks) - 1
-		return len(ks) - 1
-	}
 	for i, d := range ds {
 		if len(d.Tags)+1 > maxTags {
 			return c.loadAll(ctx, call.mode, ds, load)
 		}
-		ks[i] = c.entryPrefix + d.Key
-		idx := make([]int, 0, len(d.Tags)+1)
-		for _, t := range d.Tags {
-			idx = append(idx, addTag(c.tagPrefix+t))
+		dk, _ := c.keysOf(d) // entry, tags, epoch
+		ks[i] = dk[0]
+		if flat == nil {
+			flat = make([]int, 0, len(ds)*(len(dk)-1))
 		}
-		tagIdx[i] = append(idx, addTag(c.epochKey))
+		start := len(flat)
+		for _, k := range dk[1:] {
+			j, ok := seen[k]
+			if !ok {
+				ks = append(ks, k)
+				j = len(ks) - 1
+				seen[k] = j
+			}
+			flat = append(flat, j)
+		}
+		tagIdx[i] = flat[start:len(flat):len(flat)]
 	}
 	vals, err := c.io.getMulti(ctx, ks)
 	if err != nil {
@@ -64,10 +68,13 @@ func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 
 	out := make([][]byte, len(ds))
 	versions := make([][][]byte, len(ds))
+	allVersions := make([][]byte, len(flat))
 	var missing []int
 	now := c.cfg.clock.Now().UnixNano()
+	off := 0
 	for i := range ds {
-		vs := make([][]byte, len(tagIdx[i]))
+		vs := allVersions[off : off+len(tagIdx[i]) : off+len(tagIdx[i])]
+		off += len(tagIdx[i])
 		for j, k := range tagIdx[i] {
 			vs[j] = vals[k]
 		}

@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -52,52 +53,67 @@ func values(vs [][]byte) []string {
 	return out
 }
 
+// TestFetchManyLoadsOnlyMisses runs with plain descriptors and with every
+// other one prepared (Cache.Prepare), as the plugins pass them.
 func TestFetchManyLoadsOnlyMisses(t *testing.T) {
-	ctx := context.Background()
-	c := newCache(t, newMapStore())
-	db := &rowsDB{rows: map[string]string{"1": "a", "2": "b", "3": "c"}}
+	for _, prepared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("prepared=%v", prepared), func(t *testing.T) {
+			ctx := context.Background()
+			c := newCache(t, newMapStore())
+			descs := func(ids []string) []core.Descriptor {
+				ds := descriptors(ids)
+				for i := range ds {
+					if prepared && i%2 == 0 {
+						ds[i] = c.Prepare(ds[i])
+					}
+				}
+				return ds
+			}
+			db := &rowsDB{rows: map[string]string{"1": "a", "2": "b", "3": "c"}}
 
-	first := []string{"1", "2"}
-	got, err := c.FetchMany(ctx, descriptors(first), db.loader(first))
-	if err != nil || !slices.Equal(values(got), []string{"a", "b"}) {
-		t.Fatalf("first read = %v, %v", values(got), err)
-	}
-	ids := []string{"1", "2", "3", "404"}
-	got, err = c.FetchMany(ctx, descriptors(ids), db.loader(ids))
-	if err != nil || !slices.Equal(values(got), []string{"a", "b", "c", "<nil>"}) {
-		t.Fatalf("second read = %v, %v", values(got), err)
-	}
-	if !slices.Equal(db.asked[1], []string{"3", "404"}) {
-		t.Fatalf("second load asked for %v, want only the misses [3 404]", db.asked[1])
-	}
-	// Everything is cached now, the missing row as not-found.
-	got, err = c.FetchMany(ctx, descriptors(ids), db.loader(ids))
-	if err != nil || len(db.asked) != 2 || !slices.Equal(values(got), []string{"a", "b", "c", "<nil>"}) {
-		t.Fatalf("third read = %v, %v after %d loads", values(got), err, len(db.asked))
-	}
-	// A single-row descriptor and the multi-row read share entries.
-	v, err := c.Fetch(ctx, core.Entity("users", "3"), func(context.Context) ([]byte, error) {
-		return nil, errors.New("must be a hit")
-	})
-	if err != nil || string(v) != "c" {
-		t.Fatalf("Fetch of a row FetchMany filled = %q, %v", v, err)
-	}
-	// Bumping one row reloads that row alone.
-	db.rows["2"] = "b2"
-	if err := c.InvalidateTags(ctx, keys.EntityTag("users", "2")); err != nil {
-		t.Fatal(err)
-	}
-	got, _ = c.FetchMany(ctx, descriptors(ids), db.loader(ids))
-	if !slices.Equal(values(got), []string{"a", "b2", "c", "<nil>"}) || !slices.Equal(db.asked[2], []string{"2"}) {
-		t.Fatalf("after bump: %v, asked %v", values(got), db.asked[2:])
-	}
-	// The row-epoch tag reloads all of them.
-	if err := c.InvalidateTags(ctx, keys.RowsTag("users")); err != nil {
-		t.Fatal(err)
-	}
-	_, _ = c.FetchMany(ctx, descriptors(ids), db.loader(ids))
-	if !slices.Equal(db.asked[3], ids) {
-		t.Fatalf("after rows bump asked %v, want all", db.asked[3])
+			first := []string{"1", "2"}
+			got, err := c.FetchMany(ctx, descs(first), db.loader(first))
+			if err != nil || !slices.Equal(values(got), []string{"a", "b"}) {
+				t.Fatalf("first read = %v, %v", values(got), err)
+			}
+			ids := []string{"1", "2", "3", "404"}
+			got, err = c.FetchMany(ctx, descs(ids), db.loader(ids))
+			if err != nil || !slices.Equal(values(got), []string{"a", "b", "c", "<nil>"}) {
+				t.Fatalf("second read = %v, %v", values(got), err)
+			}
+			if !slices.Equal(db.asked[1], []string{"3", "404"}) {
+				t.Fatalf("second load asked for %v, want only the misses [3 404]", db.asked[1])
+			}
+			// Everything is cached now, the missing row as not-found.
+			got, err = c.FetchMany(ctx, descs(ids), db.loader(ids))
+			if err != nil || len(db.asked) != 2 || !slices.Equal(values(got), []string{"a", "b", "c", "<nil>"}) {
+				t.Fatalf("third read = %v, %v after %d loads", values(got), err, len(db.asked))
+			}
+			// A single-row descriptor and the multi-row read share entries.
+			v, err := c.Fetch(ctx, core.Entity("users", "3"), func(context.Context) ([]byte, error) {
+				return nil, errors.New("must be a hit")
+			})
+			if err != nil || string(v) != "c" {
+				t.Fatalf("Fetch of a row FetchMany filled = %q, %v", v, err)
+			}
+			// Bumping one row reloads that row alone.
+			db.rows["2"] = "b2"
+			if err := c.InvalidateTags(ctx, keys.EntityTag("users", "2")); err != nil {
+				t.Fatal(err)
+			}
+			got, _ = c.FetchMany(ctx, descs(ids), db.loader(ids))
+			if !slices.Equal(values(got), []string{"a", "b2", "c", "<nil>"}) || !slices.Equal(db.asked[2], []string{"2"}) {
+				t.Fatalf("after bump: %v, asked %v", values(got), db.asked[2:])
+			}
+			// The row-epoch tag reloads all of them.
+			if err := c.InvalidateTags(ctx, keys.RowsTag("users")); err != nil {
+				t.Fatal(err)
+			}
+			_, _ = c.FetchMany(ctx, descs(ids), db.loader(ids))
+			if !slices.Equal(db.asked[3], ids) {
+				t.Fatalf("after rows bump asked %v, want all", db.asked[3])
+			}
+		})
 	}
 }
 
