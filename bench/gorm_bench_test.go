@@ -199,6 +199,29 @@ func BenchmarkGormList(b *testing.B) {
 	}
 }
 
+// BenchmarkGormFindIDs reads 10 rows by primary key: Find(&us, ids), one
+// entity entry per row.
+func BenchmarkGormFindIDs(b *testing.B) {
+	ids := []int{3, 14, 15, 92, 65, 35, 89, 79, 323, 846}
+	for _, s := range gormSetups(b) {
+		b.Run(s.name, func(b *testing.B) {
+			read := func() {
+				var us []GormBenchUser
+				if err := s.db.Find(&us, ids).Error; err != nil {
+					b.Fatal(err)
+				}
+				if len(us) != len(ids) && !s.db.DryRun {
+					b.Fatalf("%d rows", len(us))
+				}
+			}
+			for range 3 {
+				read()
+			}
+			measure(b, read)
+		})
+	}
+}
+
 // measure runs read in the benchmark loop and reports, besides wall time,
 // the process's CPU time per read (user+system, GC included). On a shared
 // machine other processes stretch wall time; CPU time compares the

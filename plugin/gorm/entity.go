@@ -100,7 +100,7 @@ func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
 
 	ds := make([]core.Descriptor, len(ks.vals))
 	for i, s := range ks.strs {
-		ds[i] = p.entityDesc(m, unscoped, s)
+		ds[i] = p.preparedDesc(m, unscoped, s)
 	}
 	loaded := make([]*rowset.RowSet, len(ks.vals)) // this call's own loads
 	raws, err := p.cache.FetchMany(ctx, ds, func(lctx context.Context, missing []int) ([][]byte, error) {
@@ -135,31 +135,46 @@ func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
 		db.AddError(err)
 		return
 	}
-	all := &rowset.RowSet{}
+	// found holds the rows found, in key order; hits their decoded entries
+	// while every one of them is a hit: their snapshots may then answer
+	// instead of a replay.
+	found := make([]*rowset.RowSet, 0, len(raws))
+	hits := make([]*decodedVal, 0, len(raws))
 	for i, raw := range raws {
 		rs := loaded[i]
-		if rs == nil && raw != nil {
+		if rs != nil {
+			hits = nil
+		} else if raw != nil {
 			v, err := p.decode(raw)
 			if err != nil {
 				p.origQuery(db)
 				return
 			}
 			rs = v.rs
+			if hits != nil {
+				hits = append(hits, v)
+			}
 		}
 		if rs == nil {
 			continue
 		}
-		if all.Columns == nil {
-			all.Columns = rs.Columns
-		} else if !sameColumns(all.Columns, rs.Columns) {
+		if len(found) > 0 && !sameColumns(found[0].Columns, rs.Columns) {
 			// Rows cached before and after a migration: ask the database.
 			p.origQuery(db)
 			return
 		}
-		all.Values = append(all.Values, rs.Values...)
+		found = append(found, rs)
 		if ks.limit {
 			break
 		}
+	}
+	if !ks.limit && len(hits) > 0 && fillFromSnapshots(db, hits) {
+		return
+	}
+	all := &rowset.RowSet{}
+	for _, rs := range found {
+		all.Columns = rs.Columns
+		all.Values = append(all.Values, rs.Values...)
 	}
 	replay(db, all)
 }

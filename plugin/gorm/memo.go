@@ -2,6 +2,7 @@ package hydragorm
 
 import (
 	"bytes"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -110,8 +111,42 @@ var snapshotHook func(*gorm.DB)
 // entry's first use by this model; it reports false when db must be
 // answered by replaying the rows.
 func fillFromSnapshot(db *gorm.DB, v *decodedVal) bool {
-	if !v.kept || !snapshotDest(db) {
+	if !snapshotDest(db) {
 		return false
+	}
+	s := snapshotFor(db, v)
+	if s == nil {
+		return false
+	}
+	return fillWith(db, s)
+}
+
+// fillFromSnapshots answers db, whose destination is a slice, with the
+// rows of the single-row entries vs in order, as a replay of them joined
+// would; it reports false when one of them has no snapshot.
+func fillFromSnapshots(db *gorm.DB, vs []*decodedVal) bool {
+	if len(vs) == 0 || db.Statement.ReflectValue.Kind() != reflect.Slice || !snapshotDest(db) {
+		return false
+	}
+	var elems reflect.Value
+	for i, v := range vs {
+		s := snapshotFor(db, v)
+		if s == nil || s.elems.Len() != 1 {
+			return false
+		}
+		if i == 0 {
+			elems = reflect.MakeSlice(s.elems.Type(), len(vs), len(vs))
+		}
+		elems.Index(i).Set(s.elems.Index(0))
+	}
+	return fillWith(db, &snapshot{schema: db.Statement.Schema, elems: elems})
+}
+
+// snapshotFor returns the entry's snapshot for db's model, making it on
+// the entry's first use by this model, or nil when it has none.
+func snapshotFor(db *gorm.DB, v *decodedVal) *snapshot {
+	if !v.kept {
+		return nil
 	}
 	s := v.snap.Load()
 	if s == nil || s.schema != db.Statement.Schema {
@@ -121,8 +156,13 @@ func fillFromSnapshot(db *gorm.DB, v *decodedVal) bool {
 		v.snap.Store(s)
 	}
 	if !s.elems.IsValid() {
-		return false
+		return nil
 	}
+	return s
+}
+
+// fillWith answers db from s.
+func fillWith(db *gorm.DB, s *snapshot) bool {
 	if err := db.Statement.Context.Err(); err != nil {
 		db.AddError(err)
 		return true

@@ -156,6 +156,28 @@ func TestSnapshotFidelity(t *testing.T) {
 			r := db.Where("id > ?", 1).Order("id").Find(&fs)
 			return result{Dest: fs, Rows: r.RowsAffected, Err: r.Error}
 		}},
+		{"slice by keys", func(db *gorm.DB) result {
+			var fs []Flat
+			r := db.Find(&fs, []int{2, 5, 9})
+			return result{Dest: fs, Rows: r.RowsAffected, Err: r.Error}
+		}},
+		{"slice by keys, one missing", func(db *gorm.DB) result {
+			var fs []Flat
+			r := db.Find(&fs, []int{5, 404, 9})
+			return result{Dest: fs, Rows: r.RowsAffected, Err: r.Error}
+		}},
+		{"pointer slice by keys", func(db *gorm.DB) result {
+			var fs []*Flat
+			r := db.Find(&fs, []int{2, 5, 9})
+			return result{Dest: fs, Rows: r.RowsAffected, Err: r.Error}
+		}},
+		{"slice with room by keys", func(db *gorm.DB) result {
+			fs := make([]Flat, 1, 10)
+			fs[0].Name = "was here"
+			arr := fs[:10]
+			r := db.Find(&fs, []int{2, 5, 9})
+			return result{Dest: fs, Array: arr, Rows: r.RowsAffected, Err: r.Error}
+		}},
 		{"some columns", func(db *gorm.DB) result {
 			var fs []Flat
 			r := db.Select("id", "name", "score").Where("id < ?", 6).Order("id").Find(&fs)
