@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -295,4 +296,93 @@ func TestPreparedForeignPanics(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestFetchManyGenerations: FetchMany of prepared descriptors on a store
+// with write generations reads the entries alone once their tag versions
+// are remembered, sees every later write of a tag key, and when a
+// remembered row's entry is gone reads everything again, counting each
+// row once.
+func TestFetchManyGenerations(t *testing.T) {
+	ctx := context.Background()
+	mem, err := store.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &countingMemory{Memory: mem}
+	c, err := core.New(st, core.WithNamespace("genmany"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := core.New(st, core.WithNamespace("genmany"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(); _ = other.Close() })
+	ids := []string{"1", "2", "3"}
+	db := &rowsDB{rows: map[string]string{"1": "a", "2": "b", "3": "c"}}
+	ds := descriptors(ids)
+	for i := range ds {
+		ds[i] = c.Prepare(ds[i])
+	}
+	read := func() []string {
+		t.Helper()
+		got, err := c.FetchMany(ctx, ds, db.loader(ids))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return values(got)
+	}
+	read() // fill
+	read() // reads entries and tags, remembers the versions
+	before, loads := st.keys.Load(), len(db.asked)
+	if got := read(); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("hit: %v", got)
+	}
+	if n := st.keys.Load() - before; n != 3 || len(db.asked) != loads {
+		t.Fatalf("a warm read of 3 rows read %d keys and loaded %d times, want the 3 entries alone", n, len(db.asked)-loads)
+	}
+
+	writes := []struct {
+		name  string
+		row   string
+		write func() error
+	}{
+		{"bump by another Cache", "2", func() error { return other.InvalidateTags(ctx, keys.EntityTag("users", "2")) }},
+		{"row-epoch bump", "3", func() error { return c.InvalidateTags(ctx, keys.RowsTag("users")) }},
+		{"flush", "1", func() error { return other.Flush(ctx) }},
+	}
+	for i, w := range writes {
+		t.Run(w.name, func(t *testing.T) {
+			read() // remember the current versions again
+			db.rows[w.row] = fmt.Sprintf("v%d", i)
+			if err := w.write(); err != nil {
+				t.Fatal(err)
+			}
+			got := read()
+			if got[slices.Index(ids, w.row)] != db.rows[w.row] {
+				t.Fatalf("after the write: %v, want %s = %q", got, w.row, db.rows[w.row])
+			}
+		})
+	}
+
+	t.Run("remembered entry gone", func(t *testing.T) {
+		read()
+		read() // remembered again
+		// The memory store's key of ds[0]'s entry (namespace "genmany").
+		if err := st.Delete(ctx, keys.Join("hc", "genmany", "k")+":"+ds[0].Key); err != nil {
+			t.Fatal(err)
+		}
+		stats := c.Stats()
+		if got := read(); !slices.Equal(got, values([][]byte{[]byte(db.rows["1"]), []byte(db.rows["2"]), []byte(db.rows["3"])})) {
+			t.Fatalf("after the entry went: %v", got)
+		}
+		after := c.Stats()
+		if after.Hits-stats.Hits != 2 || after.Misses-stats.Misses != 1 {
+			t.Fatalf("one read of 3 rows, one gone, counted %d hits and %d misses", after.Hits-stats.Hits, after.Misses-stats.Misses)
+		}
+		if last := db.asked[len(db.asked)-1]; !slices.Equal(last, []string{"1"}) {
+			t.Fatalf("loaded %v, want only the row whose entry went", last)
+		}
+	})
 }

@@ -25,7 +25,15 @@ func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 		c.stats.bypassed.Add(uint64(len(ds)))
 		return c.loadAll(ctx, call.mode, ds, load)
 	}
+	return c.fetchMany(ctx, ds, load, call, c.io.gn != nil && call.mode != ModeRefresh)
+}
 
+// fetchMany is FetchMany past its bypass checks. With useMemo, a prepared
+// descriptor whose tag versions are remembered and current (see
+// Cache.Prepare) has only its entry read; if such an entry misses, the
+// whole read starts again without memos, so that the load's result is
+// checked against freshly read tag versions like every other miss.
+func (c *Cache) fetchMany(ctx context.Context, ds []Descriptor, load LoadManyFunc, call callOptions, useMemo bool) ([][]byte, error) {
 	// One read: every entry, then every distinct tag version (the row-epoch
 	// and namespace epoch are shared by all rows). Prepared descriptors
 	// bring their keys; tagIdx[i] indexes ks, all in one backing array.
@@ -33,12 +41,31 @@ func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 	tagIdx := make([][]int, len(ds))
 	var flat []int
 	seen := make(map[string]int, len(ds)+2)
+	// memo[i]: the remembered versions of ds[i], its tags not read; or
+	// gens[i]: the generations under which the versions read may be
+	// remembered.
+	var memo [][][]byte
+	var gens [][]uint64
+	var preps []*prepared
+	if useMemo {
+		memo = make([][][]byte, len(ds))
+		gens = make([][]uint64, len(ds))
+		preps = make([]*prepared, len(ds))
+	}
 	for i, d := range ds {
 		if len(d.Tags)+1 > maxTags {
 			return c.loadAll(ctx, call.mode, ds, load)
 		}
-		dk, _ := c.keysOf(d) // entry, tags, epoch
+		dk, prep := c.keysOf(d) // entry, tags, epoch
 		ks[i] = dk[0]
+		if useMemo && prep != nil {
+			v, g := prep.versions()
+			if v != nil {
+				memo[i] = v
+				continue
+			}
+			gens[i], preps[i] = g, prep
+		}
 		if flat == nil {
 			flat = make([]int, 0, len(ds)*(len(dk)-1))
 		}
@@ -70,13 +97,19 @@ func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 	versions := make([][][]byte, len(ds))
 	allVersions := make([][]byte, len(flat))
 	var missing []int
+	var hits, negatives uint64
 	now := c.cfg.clock.Now().UnixNano()
 	off := 0
 	for i := range ds {
-		vs := allVersions[off : off+len(tagIdx[i]) : off+len(tagIdx[i])]
-		off += len(tagIdx[i])
-		for j, k := range tagIdx[i] {
-			vs[j] = vals[k]
+		var vs [][]byte
+		if memo != nil && memo[i] != nil {
+			vs = memo[i]
+		} else {
+			vs = allVersions[off : off+len(tagIdx[i]) : off+len(tagIdx[i])]
+			off += len(tagIdx[i])
+			for j, k := range tagIdx[i] {
+				vs[j] = vals[k]
+			}
 		}
 		versions[i] = vs
 		if call.mode != ModeRefresh && vals[i] != nil {
@@ -85,17 +118,27 @@ func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 			case err != nil:
 				c.decodeError(ks[i], err)
 			case valid && now < e.expiresAt:
-				c.stats.hits.Add(1)
+				hits++
 				if e.negative {
-					c.stats.negativeHits.Add(1)
+					negatives++
 				} else {
 					out[i] = e.payload
 				}
 				continue
 			}
 		}
-		c.stats.misses.Add(1)
+		if memo != nil && memo[i] != nil {
+			return c.fetchMany(ctx, ds, load, call, false)
+		}
 		missing = append(missing, i)
+	}
+	c.stats.hits.Add(hits)
+	c.stats.negativeHits.Add(negatives)
+	c.stats.misses.Add(uint64(len(missing)))
+	for i, g := range gens {
+		if g != nil && stampsAt(vals, tagIdx[i]) {
+			preps[i].memo.Store(&versionMemo{gens: g, versions: versions[i]})
+		}
 	}
 	if len(missing) == 0 {
 		return out, nil
@@ -113,6 +156,17 @@ func (c *Cache) FetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 	}
 	c.storeMany(ctx, ds, ks, vals, tagIdx, versions, missing, loaded, call, start)
 	return out, nil
+}
+
+// stampsAt reports whether every value read at idx is a tag version (none
+// had to be seeded).
+func stampsAt(vals [][]byte, idx []int) bool {
+	for _, k := range idx {
+		if len(vals[k]) != stampSize {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *Cache) storeMany(ctx context.Context, ds []Descriptor, ks []string, vals [][]byte, tagIdx [][]int, versions [][][]byte, missing []int, loaded [][]byte, call callOptions, loadStart time.Time) {
