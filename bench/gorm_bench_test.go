@@ -199,10 +199,13 @@ func BenchmarkGormList(b *testing.B) {
 	}
 }
 
+// findIDs are the keys of BenchmarkGormFindIDs and the interleaved "ids".
+var findIDs = []int{3, 14, 15, 92, 65, 35, 89, 79, 323, 846}
+
 // BenchmarkGormFindIDs reads 10 rows by primary key: Find(&us, ids), one
 // entity entry per row.
 func BenchmarkGormFindIDs(b *testing.B) {
-	ids := []int{3, 14, 15, 92, 65, 35, 89, 79, 323, 846}
+	ids := findIDs
 	for _, s := range gormSetups(b) {
 		b.Run(s.name, func(b *testing.B) {
 			read := func() {
@@ -262,6 +265,10 @@ func BenchmarkGormInterleaved(b *testing.B) {
 		{"list", func(db *gorm.DB) error {
 			var us []GormBenchUser
 			return db.Where("age > ?", 30).Order("id").Limit(20).Find(&us).Error
+		}},
+		{"ids", func(db *gorm.DB) error {
+			var us []GormBenchUser
+			return db.Find(&us, findIDs).Error
 		}},
 	}
 	for _, sh := range shapes {
