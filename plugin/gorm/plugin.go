@@ -144,10 +144,11 @@ func (p *Plugin) Namespace() string { return p.cfg.namespace }
 //
 // GORM initializes every plugin of a Config again on each *gorm.DB opened
 // with that Config (or a copy: its Plugins map is shared), as dbresolver
-// does for its sources and replicas. Such a DB is left alone: the registering DB's statements use its pools through
-// the plugin's callbacks, which treat them as pools the plugin does not
-// know (reads go to the database, writes bump at once and after GORM's
-// implicit commit). Any other second DB gets ErrAlreadyInitialized.
+// does for its sources and replicas. Such a DB is left alone: the
+// registering DB's statements use its pools through the plugin's
+// callbacks, which treat them as pools the plugin does not know (reads go
+// to the database, writes bump at once and after GORM's implicit commit).
+// Any other second DB gets ErrAlreadyInitialized.
 func (p *Plugin) Initialize(db *gorm.DB) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
