@@ -136,7 +136,8 @@ func (c *Cache) fetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 	c.stats.negativeHits.Add(negatives)
 	c.stats.misses.Add(uint64(len(missing)))
 	for i, g := range gens {
-		if g != nil && stampsAt(vals, tagIdx[i]) {
+		// versions[i] holds the values read for ds[i]'s tags.
+		if g != nil && allStamps(versions[i]) {
 			preps[i].memo.Store(&versionMemo{gens: g, versions: versions[i]})
 		}
 	}
@@ -156,17 +157,6 @@ func (c *Cache) fetchMany(ctx context.Context, ds []Descriptor, load LoadManyFun
 	}
 	c.storeMany(ctx, ds, ks, vals, tagIdx, versions, missing, loaded, call, start)
 	return out, nil
-}
-
-// stampsAt reports whether every value read at idx is a tag version (none
-// had to be seeded).
-func stampsAt(vals [][]byte, idx []int) bool {
-	for _, k := range idx {
-		if len(vals[k]) != stampSize {
-			return false
-		}
-	}
-	return true
 }
 
 func (c *Cache) storeMany(ctx context.Context, ds []Descriptor, ks []string, vals [][]byte, tagIdx [][]int, versions [][][]byte, missing []int, loaded [][]byte, call callOptions, loadStart time.Time) {
