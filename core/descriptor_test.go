@@ -96,26 +96,35 @@ func (m *countingMemory) GetMulti(ctx context.Context, keys []string) ([][]byte,
 	return m.Memory.GetMulti(ctx, keys)
 }
 
+// generationCaches returns a counting memory store (which has write
+// generations) and two Caches on it with namespace ns: c, and other to
+// write behind c's back.
+func generationCaches(t *testing.T, ns string) (*countingMemory, *core.Cache, *core.Cache) {
+	t.Helper()
+	mem, err := store.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &countingMemory{Memory: mem}
+	c, err := core.New(st, core.WithNamespace(ns))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := core.New(st, core.WithNamespace(ns)) // another Cache, same store
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close(); _ = other.Close() })
+	return st, c, other
+}
+
 // TestPreparedGenerations: on a store with write generations, a prepared
 // hit reads the entry alone while no tag key was written, and any write of
 // a tag key (a bump by another Cache on the same store, a direct Set, a
 // Clear) makes the next read see it.
 func TestPreparedGenerations(t *testing.T) {
 	ctx := context.Background()
-	mem, err := store.NewMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := &countingMemory{Memory: mem}
-	c, err := core.New(st, core.WithNamespace("gen"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := core.New(st, core.WithNamespace("gen")) // another Cache, same store
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(); _ = other.Close() })
+	st, c, other := generationCaches(t, "gen")
 	db := &fakeDB{val: "v1"}
 	d := c.Prepare(core.Entity("users", "1"))
 	fetch(t, ctx, c, d, db) // fill: seeds the tags
@@ -305,20 +314,7 @@ func TestPreparedForeignPanics(t *testing.T) {
 // row once.
 func TestFetchManyGenerations(t *testing.T) {
 	ctx := context.Background()
-	mem, err := store.NewMemory()
-	if err != nil {
-		t.Fatal(err)
-	}
-	st := &countingMemory{Memory: mem}
-	c, err := core.New(st, core.WithNamespace("genmany"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := core.New(st, core.WithNamespace("genmany"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close(); _ = other.Close() })
+	st, c, other := generationCaches(t, "genmany")
 	ids := []string{"1", "2", "3"}
 	db := &rowsDB{rows: map[string]string{"1": "a", "2": "b", "3": "c"}}
 	ds := descriptors(ids)
