@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"sync"
@@ -76,6 +77,10 @@ func New(st lib_store.StoreInterface, opts ...Option) (*Cache, error) {
 
 // Namespace returns the Cache's namespace.
 func (c *Cache) Namespace() string { return c.cfg.namespace }
+
+// Logger returns the logger the Cache reports to (WithLogger), for the
+// plugins' own warnings.
+func (c *Cache) Logger() *slog.Logger { return c.cfg.logger }
 
 // Stats returns a snapshot of the counters.
 func (c *Cache) Stats() Stats { return c.stats.snapshot() }
@@ -410,6 +415,25 @@ func (c *Cache) Flush(ctx context.Context) error {
 		return fmt.Errorf("hydracache: flush (will retry): %w", err)
 	}
 	return nil
+}
+
+// FlushVersion returns a token that changes whenever the namespace is
+// flushed (Flush, and the DDL the plugins see): state derived from the
+// database's schema, such as the plugins' view of its foreign keys, is
+// reloaded when it changes. Processes sharing a store see each other's
+// flushes.
+func (c *Cache) FlushVersion(ctx context.Context) (string, error) {
+	vals, err := c.io.getMulti(ctx, []string{c.epochKey})
+	if err != nil {
+		c.storeError("read flush version", err)
+		return "", fmt.Errorf("hydracache: flush version: %w", err)
+	}
+	v, err := c.versions(ctx, []string{c.epochKey}, vals)
+	if err != nil {
+		c.storeError("seed flush version", err)
+		return "", fmt.Errorf("hydracache: flush version: %w", err)
+	}
+	return string(v[0]), nil
 }
 
 func (c *Cache) storeError(op string, err error) {

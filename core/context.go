@@ -37,8 +37,9 @@ func (m Mode) String() string {
 type callKey struct{}
 
 type callOptions struct {
-	mode Mode
-	ttl  time.Duration
+	mode     Mode
+	ttl      time.Duration
+	volatile bool
 }
 
 func withCall(ctx context.Context, f func(*callOptions)) context.Context {
@@ -67,6 +68,22 @@ func WithCacheOnly(ctx context.Context) context.Context { return WithMode(ctx, M
 // WithTTL returns a context whose fills use ttl instead of the policy's TTL.
 func WithTTL(ctx context.Context, ttl time.Duration) context.Context {
 	return withCall(ctx, func(o *callOptions) { o.ttl = ttl })
+}
+
+// WithVolatile returns a context under which the plugins cache reads that
+// they otherwise send to the database because their answer may change
+// without a write: reads that call functions not known to be immutable
+// (now(), random(), a user function) or read the clock (CURRENT_TIMESTAMP).
+// Such an entry keeps its first answer until a write invalidates it or its
+// TTL ends; use it for reads where that is acceptable.
+func WithVolatile(ctx context.Context) context.Context {
+	return withCall(ctx, func(o *callOptions) { o.volatile = true })
+}
+
+// VolatileAllowed reports whether ctx carries WithVolatile.
+func VolatileAllowed(ctx context.Context) bool {
+	o, _ := ctx.Value(callKey{}).(callOptions)
+	return o.volatile
 }
 
 // ModeFrom returns the mode a context selects (ModeNormal by default).

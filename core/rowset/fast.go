@@ -282,7 +282,10 @@ func assign(dest any, src driver.Value) error {
 		case string:
 			*d = append((*d)[:0], s...)
 		case []byte:
-			*d = s
+			if *d == nil {
+				*d = make(sql.RawBytes, 0, len(s))
+			}
+			*d = append((*d)[:0], s...) // never the cache's own bytes
 		case nil:
 			*d = nil
 		}
@@ -322,7 +325,12 @@ func assign(dest any, src driver.Value) error {
 	case *time.Time:
 		*d = src.(time.Time)
 	case sql.Scanner:
-		// database/sql hands a Scanner the driver's value as is.
+		// database/sql hands a Scanner the driver's value as is; the
+		// driver's bytes are the caller's, so must these be (a Scanner
+		// such as datatypes.JSON keeps them).
+		if b, ok := src.([]byte); ok {
+			return d.Scan(bytes.Clone(b))
+		}
 		return d.Scan(src)
 	case **string:
 		assignPtr(d, src)

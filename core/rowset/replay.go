@@ -1,6 +1,7 @@
 package rowset
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -52,11 +53,39 @@ func db() *sql.DB {
 // ctx is checked once, before the replay starts: the replay never waits, and
 // handing database/sql a cancellable context would cost a goroutine per
 // replay to watch it.
+//
+// A context that has ended gives its error as it is, as a database query
+// begun with it would.
 func (rs *RowSet) Rows(ctx context.Context) (*sql.Rows, error) {
+	return replay(ctx, rs)
+}
+
+// Rows replays the captured result as a real *sql.Rows: its rows, then its
+// error, if any, from Err. The caller must close the rows.
+func (r *Result) Rows(ctx context.Context) (*sql.Rows, error) {
+	return replay(ctx, r)
+}
+
+// Row replays the captured result as a *sql.Row, as QueryRowContext would
+// have returned it.
+func (r *Result) Row(ctx context.Context) *sql.Row {
+	return db().QueryRowContext(context.WithoutCancel(ctx), replayQuery, r)
+}
+
+// FailedRow returns a *sql.Row whose Err and Scan return err, as
+// QueryRowContext returns a query that failed.
+func FailedRow(err error) *sql.Row {
+	return db().QueryRowContext(context.Background(), replayQuery, failure{err})
+}
+
+// failure makes the replay driver fail its query with err.
+type failure struct{ err error }
+
+func replay(ctx context.Context, arg any) (*sql.Rows, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("rowset: replay: %w", err)
+		return nil, err
 	}
-	rows, err := db().QueryContext(context.Background(), replayQuery, rs)
+	rows, err := db().QueryContext(context.Background(), replayQuery, arg)
 	if err != nil {
 		return nil, fmt.Errorf("rowset: replay: %w", err)
 	}
@@ -84,9 +113,11 @@ func (*replayConn) Prepare(string) (driver.Stmt, error) { return nil, errNotRepl
 func (*replayConn) Close() error                        { return nil }
 func (*replayConn) Begin() (driver.Tx, error)           { return nil, errNotReplay }
 
-// CheckNamedValue lets the *RowSet argument through database/sql unchanged.
+// CheckNamedValue lets the *RowSet, *Result or failure argument through
+// database/sql unchanged.
 func (*replayConn) CheckNamedValue(nv *driver.NamedValue) error {
-	if _, ok := nv.Value.(*RowSet); ok {
+	switch nv.Value.(type) {
+	case *RowSet, *Result, failure:
 		return nil
 	}
 	return errNotReplay
@@ -96,12 +127,21 @@ func (*replayConn) QueryContext(_ context.Context, query string, args []driver.N
 	if query != replayQuery || len(args) != 1 {
 		return nil, errNotReplay
 	}
-	rs, ok := args[0].Value.(*RowSet)
-	if !ok || rs == nil {
+	var rs *RowSet
+	var tail error
+	switch a := args[0].Value.(type) {
+	case *RowSet:
+		rs = a
+	case *Result:
+		rs, tail = &a.RowSet, a.Err
+	case failure:
+		return nil, a.err
+	}
+	if rs == nil {
 		return nil, errNotReplay
 	}
 	r := rowsPool.Get().(*replayRows)
-	r.rs = rs
+	r.rs, r.tail = rs, tail
 	return r, nil
 }
 
@@ -112,6 +152,7 @@ var rowsPool = sync.Pool{New: func() any { return new(replayRows) }}
 // replayRows hands database/sql the recorded values row by row.
 type replayRows struct {
 	rs    *RowSet
+	tail  error // returned after the last row instead of io.EOF
 	names []string
 	next  int
 }
@@ -145,6 +186,9 @@ func (r *replayRows) Close() error {
 
 func (r *replayRows) Next(dest []driver.Value) error {
 	if r.next >= len(r.rs.Values) {
+		if r.tail != nil {
+			return r.tail
+		}
 		return io.EOF
 	}
 	row := r.rs.Values[r.next]
@@ -152,7 +196,14 @@ func (r *replayRows) Next(dest []driver.Value) error {
 		return fmt.Errorf("%w: row %d has %d values for %d columns", ErrShape, r.next, len(row), len(dest))
 	}
 	r.next++
-	copy(dest, row)
+	for i, v := range row {
+		if b, ok := v.([]byte); ok {
+			// A Scanner (or *sql.RawBytes) gets the driver's slice as it
+			// is: it must be the caller's own, as a database's is.
+			v = bytes.Clone(b)
+		}
+		dest[i] = v
+	}
 	return nil
 }
 

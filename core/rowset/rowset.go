@@ -121,18 +121,55 @@ func (rs *RowSet) Size() int {
 // never returned: Record returns the error, wrapped, and a nil RowSet, so a
 // partial result can never be cached. Only the first result set is read.
 func Record(src Source) (rs *RowSet, err error) {
+	r, err := read(src, true)
+	if err != nil {
+		return nil, err
+	}
+	return &r.RowSet, nil
+}
+
+// Result is a write's result read to the end by Capture, to be handed on
+// as if it were live: its rows, and the error that ended them.
+type Result struct {
+	RowSet
+	// Err ended the iteration (a failed Scan, Close or src.Err()); nil
+	// at a clean end.
+	Err error
+}
+
+// Capture reads src to the end and closes it, keeping whatever values it
+// holds (not only the types Record takes) and the error that ended it, so
+// that a statement with effects (an UPDATE ... RETURNING) has completed
+// before its rows are replayed (Result.Rows, Result.Row). It never fails:
+// an error is kept in the Result, after the rows read before it.
+func Capture(src Source) *Result {
+	r, err := read(src, false)
+	if r == nil {
+		r = &Result{}
+	}
+	r.Err = err
+	return r
+}
+
+// read reads src to the end and closes it. strict refuses values that are
+// not driver value types; otherwise they are kept as they are. The rows
+// read before an error come back with it.
+func read(src Source, strict bool) (r *Result, err error) {
 	defer func() {
 		if cerr := src.Close(); cerr != nil && err == nil {
-			rs, err = nil, fmt.Errorf("rowset: record: close: %w", cerr)
+			err = &causeErr{"rowset: record: close", cerr}
+		}
+		if !strict && err != nil {
+			err = cause(err) // a Capture hands on the source's own error
 		}
 	}()
 	names, err := src.Columns()
 	if err != nil {
-		return nil, fmt.Errorf("rowset: record: columns: %w", err)
+		return nil, &causeErr{"rowset: record: columns", err}
 	}
 	types, err := src.ColumnTypes()
 	if err != nil {
-		return nil, fmt.Errorf("rowset: record: column types: %w", err)
+		return nil, &causeErr{"rowset: record: column types", err}
 	}
 	if len(types) != len(names) {
 		return nil, fmt.Errorf("rowset: record: %d column types for %d columns", len(types), len(names))
@@ -143,7 +180,7 @@ func Record(src Source) (rs *RowSet, err error) {
 		c.Nullable, c.HasNullable = ct.Nullable()
 		c.Length, c.HasLength = ct.Length()
 		c.Precision, c.Scale, c.HasDecimalSize = ct.DecimalSize()
-		if c.ScanType != nil {
+		if c.ScanType != nil && strict {
 			registerScanType(c.ScanType)
 		}
 		cols[i] = c
@@ -157,10 +194,10 @@ func Record(src Source) (rs *RowSet, err error) {
 	for i := range scratch {
 		ptrs[i] = &scratch[i]
 	}
-	var rows [][]driver.Value
+	r = &Result{RowSet: RowSet{Columns: cols}}
 	for src.Next() {
 		if err := src.Scan(ptrs...); err != nil {
-			return nil, fmt.Errorf("rowset: record: scan row %d: %w", len(rows), err)
+			return r, &causeErr{fmt.Sprintf("rowset: record: scan row %d", len(r.Values)), err}
 		}
 		row := make([]driver.Value, len(cols))
 		for i, v := range scratch {
@@ -173,14 +210,35 @@ func Record(src Source) (rs *RowSet, err error) {
 				}
 				row[i] = x
 			default:
-				return nil, fmt.Errorf("rowset: record: row %d column %q: %w: %T", len(rows), cols[i].Name, ErrUnsupportedValue, v)
+				if strict {
+					return r, fmt.Errorf("rowset: record: row %d column %q: %w: %T", len(r.Values), cols[i].Name, ErrUnsupportedValue, v)
+				}
+				row[i] = x
 			}
 			scratch[i] = nil
 		}
-		rows = append(rows, row)
+		r.Values = append(r.Values, row)
 	}
 	if err := src.Err(); err != nil {
-		return nil, fmt.Errorf("rowset: record: after row %d: %w", len(rows), err)
+		return r, &causeErr{fmt.Sprintf("rowset: record: after row %d", len(r.Values)), err}
 	}
-	return &RowSet{Columns: cols, Values: rows}, nil
+	return r, nil
+}
+
+// causeErr is an error of read wrapping the source's own.
+type causeErr struct {
+	msg string
+	err error
+}
+
+func (e *causeErr) Error() string { return e.msg + ": " + e.err.Error() }
+func (e *causeErr) Unwrap() error { return e.err }
+
+// cause returns the source's error inside an error of read.
+func cause(err error) error {
+	var c *causeErr
+	if errors.As(err, &c) {
+		return c.err
+	}
+	return err
 }

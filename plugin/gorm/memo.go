@@ -176,34 +176,3 @@ func fillWith(db *gorm.DB, s *snapshot) bool {
 	}
 	return true
 }
-
-// tablesCache remembers readTables' answer per SQL text: GORM renders the
-// same few statements over and over.
-type tablesCache struct {
-	mu sync.RWMutex
-	m  map[string]tablesVal
-}
-
-type tablesVal struct {
-	tables []string
-	ok     bool
-}
-
-const tablesCacheMax = 4096
-
-func (c *tablesCache) tables(sql string) ([]string, bool) {
-	c.mu.RLock()
-	v, hit := c.m[sql]
-	c.mu.RUnlock()
-	if hit {
-		return v.tables, v.ok
-	}
-	t, ok := readTables(sql)
-	c.mu.Lock()
-	if c.m == nil || len(c.m) >= tablesCacheMax {
-		c.m = make(map[string]tablesVal)
-	}
-	c.m[sql] = tablesVal{tables: t, ok: ok}
-	c.mu.Unlock()
-	return t, ok
-}

@@ -112,7 +112,7 @@ func (p *Plugin) tableTag(table string) string {
 		return t.(string)
 	}
 	t := p.scope.Wrap(keys.TableTag(table))
-	if p.tableTagsN.Add(1) <= tablesCacheMax { // SQL text may name many things
+	if p.tableTagsN.Add(1) <= statementsMax { // SQL text may name many things
 		p.tableTags.Store(table, t)
 	}
 	return t
@@ -153,24 +153,27 @@ func sameTable(colTable, stmtTable string) bool {
 }
 
 // cascades returns the tables the database may change by itself when rows
-// of table are deleted (or their keys updated): tables with a foreign key
-// to it that has an ON DELETE (ON UPDATE) action, as declared by any model
-// this plugin has seen, and the join tables of the deleted model.
-// Actions declared only in the database, and triggers, are not seen; list
-// them with WithDependents.
-func (p *Plugin) cascades(s *schema.Schema, table string, update bool) []string {
+// of table are deleted (del), or when columns cols of it are updated (nil:
+// any column): the tables its foreign keys' actions reach, as the
+// database's catalog has them and as the models this plugin has seen
+// declare them; on a delete, the join tables of the deleted model; and the
+// tables declared with WithDependents. Triggers are not seen; declare
+// their tables with WithDependents.
+func (p *Plugin) cascades(s *schema.Schema, table string, del bool, cols []string) []string {
 	var out []string
 	add := func(t string) {
-		for _, x := range out {
-			if x == t {
-				return
-			}
+		if t != "" && !contains(out, t) {
+			out = append(out, t)
 		}
-		out = append(out, t)
 	}
-	if s != nil && !update {
+	if s != nil && del {
 		for _, j := range p.modelOf(s).joins {
 			add(j)
+		}
+	}
+	if p.catalog != nil {
+		for _, t := range p.catalog.Current().Affected(table, !del, cols) {
+			add(t)
 		}
 	}
 	p.models.Range(func(_, v any) bool {
@@ -178,7 +181,10 @@ func (p *Plugin) cascades(s *schema.Schema, table string, update bool) []string 
 			if c.ReferenceSchema == nil || c.Schema == nil || normTable(c.ReferenceSchema.Table) != table {
 				continue
 			}
-			if update && c.OnUpdate != "" || !update && c.OnDelete != "" {
+			switch {
+			case del && c.OnDelete != "":
+				add(normTable(c.Schema.Table))
+			case !del && c.OnUpdate != "" && referencesAny(c, cols):
 				add(normTable(c.Schema.Table))
 			}
 		}
@@ -188,4 +194,18 @@ func (p *Plugin) cascades(s *schema.Schema, table string, update bool) []string 
 		add(d)
 	}
 	return out
+}
+
+// referencesAny reports whether constraint c refers to one of cols (nil:
+// any column).
+func referencesAny(c *schema.Constraint, cols []string) bool {
+	if cols == nil || len(c.References) == 0 {
+		return true
+	}
+	for _, f := range c.References {
+		if contains(cols, strings.ToLower(f.DBName)) {
+			return true
+		}
+	}
+	return false
 }

@@ -16,6 +16,8 @@ import (
 	"gorm.io/gorm/callbacks"
 
 	"github.com/hydracache/hydracache/core"
+	"github.com/hydracache/hydracache/internal/catalog"
+	"github.com/hydracache/hydracache/internal/sqlstmt"
 	"github.com/hydracache/hydracache/keys"
 )
 
@@ -108,13 +110,16 @@ type Plugin struct {
 
 	scope      keys.Scope // namespace of every key and tag
 	dialect    string
+	sqlDialect sqlstmt.Dialect
+	catalog    *catalog.Catalog // the database's foreign keys and functions
+	stmts      statements
+	warnings   warnings
 	origQuery  func(*gorm.DB)
 	origRow    func(*gorm.DB)
 	models     sync.Map // *schema.Schema -> *model
 	tableTags  sync.Map // table -> its namespaced tag
 	tableTagsN atomic.Int64
 	decoded    decodedCache
-	tables     tablesCache
 	foreignTx  sync.Map // foreign pool of an implicit transaction -> *pendingBump
 }
 
@@ -162,6 +167,7 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		return errors.New("hydragorm: nil *core.Cache")
 	}
 	p.dialect = db.Dialector.Name()
+	p.sqlDialect = sqlstmt.DialectOf(p.dialect)
 	if p.cfg.namespace == "" {
 		dsn := dialectorDSN(db.Dialector)
 		if dsn == "" {
@@ -209,13 +215,16 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 	// Wrap the pool last, once nothing can fail. A prepared-statement
 	// pool keeps its type (GORM type-asserts it); its inner pool is wrapped.
 	if ps, ok := db.ConnPool.(*gorm.PreparedStmtDB); ok {
-		ps.ConnPool = &pool{p: p, inner: ps.ConnPool}
+		w := &pool{p: p, inner: ps.ConnPool}
+		ps.ConnPool = w
+		p.openCatalog(w.inner)
 	} else {
 		w := &pool{p: p, inner: db.ConnPool}
 		db.ConnPool = w
 		if db.Statement != nil {
 			db.Statement.ConnPool = w
 		}
+		p.openCatalog(w.inner)
 	}
 	p.initialized = true
 	return nil
@@ -285,4 +294,27 @@ func normTable(s string) string {
 	}
 	s = strings.Trim(s, "\"`[]")
 	return strings.ToLower(s)
+}
+
+// warnings limits the plugin's own warnings to one per kind a minute.
+type warnings struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+// warn logs msg through the Cache's logger, at most once a minute for key.
+func (p *Plugin) warn(key, msg string, args ...any) {
+	w := &p.warnings
+	now := time.Now()
+	w.mu.Lock()
+	if w.last == nil {
+		w.last = make(map[string]time.Time)
+	}
+	if t, ok := w.last[key]; ok && now.Sub(t) < time.Minute {
+		w.mu.Unlock()
+		return
+	}
+	w.last[key] = now
+	w.mu.Unlock()
+	p.cache.Logger().Warn(msg, args...)
 }

@@ -45,6 +45,9 @@ func (c *pool) QueryRowContext(ctx context.Context, query string, args ...any) *
 // BeginTx starts a transaction whose writes' tags are published when it
 // commits.
 func (c *pool) BeginTx(ctx context.Context, opts *sql.TxOptions) (gorm.ConnPool, error) {
+	// Before the transaction takes a connection: a catalog load may need
+	// one of its own.
+	c.p.refreshSchema(ctx)
 	var inner gorm.Tx
 	switch b := c.inner.(type) {
 	case gorm.TxBeginner:

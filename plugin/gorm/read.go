@@ -46,6 +46,15 @@ func (p *Plugin) query(db *gorm.DB) {
 		return
 	}
 	if stmt.SQL.Len() > 0 {
+		s := p.parse(stmt.SQL.String())
+		if s.Kind.Writes() {
+			// A write run through the Query chain (db.Raw("UPDATE ...
+			// RETURNING *").Find): gorm:query reads its rows to the end,
+			// so it has completed when the bump follows.
+			p.origQuery(db)
+			p.afterStatement(db, s)
+			return
+		}
 		p.rawRead(db)
 		return
 	}
@@ -82,10 +91,6 @@ func (p *Plugin) rawRead(db *gorm.DB) {
 		p.origQuery(db)
 		return
 	}
-	if k, _ := classifyRaw(db.Statement.SQL.String()); k != writeNone {
-		p.origQuery(db)
-		return
-	}
 	pol := core.Policy{}
 	if p.cfg.defaultPolicy != nil {
 		pol = *p.cfg.defaultPolicy
@@ -109,15 +114,31 @@ type sink struct {
 
 func querySink(p *Plugin) sink { return sink{fallback: p.origQuery, deliver: replay, scans: true} }
 
+// write runs a statement that turned out to write, through the chain's own
+// callback, and bumps what it wrote once it has completed.
+func (p *Plugin) write(db *gorm.DB, out sink, s *statement) {
+	if out.scans {
+		p.origQuery(db)
+		p.afterStatement(db, s)
+		return
+	}
+	p.rowWrite(db) // the Row chain's hydracache:after_row bumps
+}
+
 // collection answers a built statement through a collection descriptor.
 func (p *Plugin) collection(db *gorm.DB, scope keys.Scope, pol core.Policy, out sink, extra ...string) {
 	stmt := db.Statement
 	sql := stmt.SQL.String()
-	tables, ok := p.tables.tables(sql)
-	if !ok {
+	s := p.parse(sql)
+	if s.Kind.Writes() {
+		p.write(db, out, s)
+		return
+	}
+	if !p.cacheableRead(stmt.Context, s, stmt.Vars) {
 		out.fallback(db)
 		return
 	}
+	tables := s.reads
 	for _, t := range extra {
 		if t != "" && !slices.Contains(tables, t) {
 			tables = append(slices.Clip(tables), t) // never into the memo's array

@@ -1,6 +1,7 @@
 package hydragorm
 
 import (
+	"context"
 	"reflect"
 
 	"gorm.io/gorm"
@@ -23,6 +24,12 @@ func (p *Plugin) row(db *gorm.DB) {
 		return
 	}
 	stmt := db.Statement
+	if stmt.SQL.Len() > 0 && !db.DryRun && p.parse(stmt.SQL.String()).Kind.Writes() {
+		// A write through Row, Rows or Scan (UPDATE ... RETURNING): read
+		// to the end before hydracache:after_row bumps.
+		p.rowWrite(db)
+		return
+	}
 	isRows, _ := db.Get("rows")
 	if rows, _ := isRows.(bool); !rows || db.DryRun || reflect.TypeOf(db.Logger) != recorderType ||
 		core.ModeFrom(stmt.Context) == core.ModeBypass {
@@ -40,7 +47,7 @@ func (p *Plugin) row(db *gorm.DB) {
 	out := sink{fallback: p.origRow, deliver: giveRows}
 	if stmt.SQL.Len() > 0 {
 		extra, ok := rawTablesFrom(stmt.Context)
-		if k, _ := classifyRaw(stmt.SQL.String()); !ok || k != writeNone {
+		if !ok {
 			p.origRow(db)
 			return
 		}
@@ -67,15 +74,48 @@ func (p *Plugin) row(db *gorm.DB) {
 	p.collection(db, m.list, m.policy, out, normTable(stmt.Table))
 }
 
+// rowWrite runs a write that returns rows through the Row chain and reads
+// its result to the end, so that the statement has completed (and, outside
+// a transaction, committed) before the bump that follows; the caller gets
+// a replay of the rows, as gorm:row would have handed it the live ones. In
+// a transaction the bump waits for the commit, and the live rows are
+// handed on.
+func (p *Plugin) rowWrite(db *gorm.DB) {
+	stmt := db.Statement
+	if st, _ := p.locate(stmt.ConnPool); st == stateTx {
+		p.origRow(db)
+		return
+	}
+	isRows, _ := db.Get("rows")
+	rows, _ := isRows.(bool)
+	if rows {
+		stmt.Settings.Delete("rows")
+	}
+	live, err := stmt.ConnPool.QueryContext(stmt.Context, stmt.SQL.String(), stmt.Vars...)
+	db.RowsAffected = -1
+	switch {
+	case err != nil && rows:
+		db.AddError(err)
+	case err != nil:
+		stmt.Dest = rowset.FailedRow(err)
+	case rows:
+		replayed, err := rowset.Capture(live).Rows(context.WithoutCancel(stmt.Context))
+		stmt.Dest = replayed
+		db.AddError(err)
+	default:
+		stmt.Dest = rowset.Capture(live).Row(stmt.Context)
+	}
+}
+
 // giveRows hands Scan a replay of the recorded rows, as gorm:row hands it
 // the database's.
 func giveRows(db *gorm.DB, rs *rowset.RowSet) {
 	db.Statement.Settings.Delete("rows")
+	db.RowsAffected = -1
 	rows, err := rs.Rows(db.Statement.Context)
 	if err != nil {
-		db.AddError(err)
+		db.AddError(err) // the context's error, as the database's query would give it
 		return
 	}
 	db.Statement.Dest = rows
-	db.RowsAffected = -1
 }

@@ -3,11 +3,13 @@ package hydragorm
 import (
 	"context"
 	"reflect"
+	"strings"
 	"sync"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"github.com/hydracache/hydracache/internal/sqlstmt"
 	"github.com/hydracache/hydracache/keys"
 )
 
@@ -59,7 +61,15 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 	if !known {
 		tags = append(tags, p.rowsTag(table))
 	}
-	for _, d := range p.cfg.dependents[table] {
+	var cascaded []string
+	if upsert {
+		// ON CONFLICT ... DO UPDATE may change referenced columns.
+		p.refreshAtRoot(db)
+		cascaded = p.cascades(stmt.Schema, table, false, nil)
+	} else {
+		cascaded = p.cfg.dependents[table]
+	}
+	for _, d := range cascaded {
 		tags = append(tags, p.tableTag(d), p.rowsTag(d))
 	}
 	p.record(db, tags, false)
@@ -83,6 +93,7 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 		p.record(db, nil, true)
 		return
 	}
+	p.refreshAtRoot(db)
 	tags := []string{p.tableTag(table)}
 	if stmt.Schema != nil {
 		p.modelOf(stmt.Schema) // known from now on, for cascades
@@ -93,15 +104,16 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 		ok = false // the row moves to a key that may be cached as not found
 	}
 	// The database's own changes: rows deleted (a soft delete is an UPDATE
-	// and deletes nothing) or keys moved cascade to other tables.
-	if hard := isDelete(stmt.SQL.String()); hard || keyMoves {
-		for _, d := range p.cascades(stmt.Schema, table, !hard) {
-			tags = append(tags, p.tableTag(d), p.rowsTag(d))
-		}
+	// and deletes nothing) and referenced columns changed reach other
+	// tables through their foreign keys' actions.
+	var cascaded []string
+	if p.parse(stmt.SQL.String()).Kind == sqlstmt.Delete {
+		cascaded = p.cascades(stmt.Schema, table, true, nil)
 	} else {
-		for _, d := range p.cfg.dependents[table] {
-			tags = append(tags, p.tableTag(d), p.rowsTag(d))
-		}
+		cascaded = p.cascades(stmt.Schema, table, false, setColumns(stmt))
+	}
+	for _, d := range cascaded {
+		tags = append(tags, p.tableTag(d), p.rowsTag(d))
 	}
 	if ok {
 		for _, v := range vals {
@@ -117,12 +129,6 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 		tags = append(tags, p.rowsTag(table))
 	}
 	p.record(db, tags, false)
-}
-
-// isDelete reports whether a statement is a DELETE.
-func isDelete(sql string) bool {
-	toks, _ := lex(sql)
-	return len(toks) > 0 && kw(toks[0], "delete")
 }
 
 // writeKeys returns the primary-key values an UPDATE or DELETE is limited
@@ -169,6 +175,31 @@ func writeKeys(stmt *gorm.Statement) ([]any, bool) {
 	return nil, false
 }
 
+// setColumns returns the columns an UPDATE assigns, nil when they are not
+// known.
+func setColumns(stmt *gorm.Statement) []string {
+	c, ok := stmt.Clauses["SET"]
+	if !ok {
+		return nil
+	}
+	set, ok := c.Expression.(clause.Set)
+	if !ok {
+		return nil
+	}
+	cols := make([]string, 0, len(set))
+	for _, a := range set {
+		name := a.Column.Name
+		if name == clause.PrimaryKey && stmt.Schema != nil && len(stmt.Schema.PrimaryFields) > 0 {
+			for _, f := range stmt.Schema.PrimaryFields {
+				cols = append(cols, strings.ToLower(f.DBName))
+			}
+			continue
+		}
+		cols = append(cols, strings.ToLower(name))
+	}
+	return cols
+}
+
 // setsKey reports whether an UPDATE assigns the primary key.
 func setsKey(stmt *gorm.Statement) bool {
 	c, ok := stmt.Clauses["SET"]
@@ -191,26 +222,66 @@ func setsKey(stmt *gorm.Statement) bool {
 
 // afterRaw classifies a statement run by db.Exec (the Raw chain) or by
 // Row/Rows/Raw().Scan (the Row chain, where DML with RETURNING can
-// arrive): writes bump their tables, DDL and anything not understood
-// flush the namespace, reads and savepoints bump nothing.
+// arrive) and bumps what it wrote.
 func (p *Plugin) afterRaw(db *gorm.DB) {
 	if !executed(db) {
 		return
 	}
-	kind, tables := classifyRaw(db.Statement.SQL.String())
-	switch kind {
-	case writeNone:
-	case writeTables:
-		tags := make([]string, 0, 2*len(tables))
-		for _, t := range tables {
-			tags = append(tags, p.tableTag(t), p.rowsTag(t))
-			for _, d := range p.cascades(nil, t, false) {
-				tags = append(tags, p.tableTag(d), p.rowsTag(d))
-			}
+	p.afterStatement(db, p.parse(db.Statement.SQL.String()))
+}
+
+// afterStatement bumps what a statement read from its SQL text wrote:
+// each written table (every row of it: the text does not say which) and
+// the tables its foreign keys' actions reach; DDL and anything not
+// understood flush the namespace. Reads and session statements bump
+// nothing.
+func (p *Plugin) afterStatement(db *gorm.DB, s *statement) {
+	switch s.Kind {
+	case sqlstmt.Select, sqlstmt.Session:
+		return
+	case sqlstmt.Insert, sqlstmt.Update, sqlstmt.Delete:
+		if len(s.writes) > 0 {
+			break
 		}
-		p.record(db, tags, false)
+		fallthrough
 	default:
+		if s.Kind == sqlstmt.DDL && p.catalog != nil {
+			p.catalog.Invalidate()
+		}
 		p.record(db, nil, true)
+		return
+	}
+	p.refreshAtRoot(db)
+	tags := make([]string, 0, 2*len(s.writes))
+	add := func(t string) {
+		tags = append(tags, p.tableTag(t), p.rowsTag(t))
+	}
+	for _, t := range s.writes {
+		add(t)
+		var cascaded []string
+		switch {
+		case s.Kind == sqlstmt.Delete:
+			cascaded = p.cascades(nil, t, true, nil)
+		case s.Kind == sqlstmt.Update && !s.Coarse:
+			cascaded = p.cascades(nil, t, false, lowerAll(s.SetCols))
+		case s.Kind == sqlstmt.Insert && !s.Upsert:
+		default:
+			// An upsert or REPLACE may delete and update conflicting rows;
+			// a coarse write may do anything to them.
+			cascaded = append(p.cascades(nil, t, true, nil), p.cascades(nil, t, false, nil)...)
+		}
+		for _, d := range cascaded {
+			add(d)
+		}
+	}
+	p.record(db, tags, false)
+}
+
+// refreshAtRoot refreshes the catalog view before a write outside any
+// transaction computes its tags: no connection of the caller is held.
+func (p *Plugin) refreshAtRoot(db *gorm.DB) {
+	if st, _ := p.locate(db.Statement.ConnPool); st == stateRoot {
+		p.refreshSchema(db.Statement.Context)
 	}
 }
 

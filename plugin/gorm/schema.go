@@ -1,0 +1,110 @@
+package hydragorm
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/hydracache/hydracache/core"
+	"github.com/hydracache/hydracache/internal/catalog"
+	"github.com/hydracache/hydracache/internal/sqlstmt"
+)
+
+// catalogTimeout bounds one load of the database's catalog.
+const catalogTimeout = 5 * time.Second
+
+// openCatalog sets up the plugin's view of the database's schema, read
+// through pool (the root pool, outside any transaction).
+func (p *Plugin) openCatalog(pool gorm.ConnPool) {
+	p.catalog = catalog.New(p.sqlDialect, func(ctx context.Context, q string, args ...any) (catalog.Rows, error) {
+		return pool.QueryContext(ctx, q, args...)
+	}, strings.ToLower)
+}
+
+// refreshSchema brings the catalog view up to date with the cache's flush
+// version (which the DDL every plugin sees moves). It is called only where
+// the caller holds no connection (a transaction's begin, a write outside
+// one), so that a load can take one of its own even from a pool of one.
+func (p *Plugin) refreshSchema(ctx context.Context) {
+	if p.catalog == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), catalogTimeout)
+	defer cancel()
+	v, err := p.cache.FlushVersion(ctx)
+	if err != nil {
+		return // the store is failing: keep what is known
+	}
+	if _, err := p.catalog.Refresh(ctx, v); err != nil {
+		p.warn("catalog", "hydragorm: cannot read the database's catalog; cascades are known from models only", "err", err)
+	}
+}
+
+// schemaForRead returns the catalog view for a read, loading it if it
+// never was.
+func (p *Plugin) schemaForRead(ctx context.Context) *catalog.Snapshot {
+	if p.catalog == nil {
+		return nil
+	}
+	if s := p.catalog.Current(); s != nil {
+		return s
+	}
+	p.refreshSchema(ctx)
+	return p.catalog.Current()
+}
+
+// cacheableRead reports whether a rendered read may be answered from the
+// cache: a plain SELECT of known tables, no lock, no system catalog, and
+// an answer that cannot change without a write (no volatile function, no
+// clock), unless the call allows volatile reads.
+func (p *Plugin) cacheableRead(ctx context.Context, s *statement, vars []any) bool {
+	if s.Kind != sqlstmt.Select || s.Lock || s.Catalog || len(s.reads) == 0 {
+		return false
+	}
+	volatile := s.Clock || clockArgs(p.sqlDialect, vars) ||
+		len(s.Calls) > 0 && s.Volatile(func(name string) bool { return p.immutable(ctx, name) })
+	return !volatile || core.VolatileAllowed(ctx)
+}
+
+// immutable reports whether the function name gives the same answer for
+// the same arguments: for PostgreSQL as its catalog says (pg_proc), else
+// by the built-in list of the dialect.
+func (p *Plugin) immutable(ctx context.Context, name string) bool {
+	if p.sqlDialect != sqlstmt.Postgres {
+		return sqlstmt.Immutable(p.sqlDialect, name)
+	}
+	if sqlstmt.PostgresGrammar(name) {
+		return true
+	}
+	snap := p.catalog.Current()
+	if snap == nil && !sqlstmt.Immutable(sqlstmt.Postgres, name) {
+		snap = p.schemaForRead(ctx)
+	}
+	if imm, known := snap.Immutable(name); known {
+		return imm
+	}
+	return sqlstmt.Immutable(sqlstmt.Postgres, name)
+}
+
+// clockArgs reports whether an argument is a word PostgreSQL turns into a
+// time relative to now ('now', 'today', ...).
+func clockArgs(d sqlstmt.Dialect, vars []any) bool {
+	if d != sqlstmt.Postgres {
+		return false
+	}
+	for _, v := range vars {
+		switch x := v.(type) {
+		case string:
+			if sqlstmt.ClockWord(x) {
+				return true
+			}
+		case []byte:
+			if len(x) < 16 && sqlstmt.ClockWord(string(x)) {
+				return true
+			}
+		}
+	}
+	return false
+}
