@@ -55,7 +55,7 @@ func (p *parser) scan() bool {
 				p.addCall(name)
 			}
 			open = append(open, i)
-			if p.at(i + 1).is("INSERT") || p.at(i + 1).is("UPDATE") || p.at(i + 1).is("DELETE") || p.at(i + 1).is("MERGE") {
+			if p.at(i+1).is("INSERT") || p.at(i+1).is("UPDATE") || p.at(i+1).is("DELETE") || p.at(i+1).is("MERGE") {
 				// A data-modifying sub-statement (a CTE body).
 				if name, ok := p.target(i + 1); ok {
 					p.writes = append(p.writes, name)

@@ -15,6 +15,8 @@ import (
 
 	"github.com/hydracache/hydracache/core"
 	"github.com/hydracache/hydracache/core/rowset"
+	"github.com/hydracache/hydracache/internal/catalog"
+	"github.com/hydracache/hydracache/internal/sqlstmt"
 	"github.com/hydracache/hydracache/keys"
 )
 
@@ -29,16 +31,20 @@ const memoLimit = 1 << 14
 // unchanged, so Ent's checks (constraint errors, sql.ErrTxDone) see them
 // as they are; a cache problem is never an error of a read or a write.
 type Driver struct {
-	drv     dialect.Driver
-	cache   *core.Cache
-	cfg     config
-	dialect string
+	drv        dialect.Driver
+	cache      *core.Cache
+	cfg        config
+	dialect    string
+	sqlDialect sqlstmt.Dialect
 
 	memo  sync.Map // query text -> *stmt
 	memoN atomic.Int64
 	empty sync.Map // key-read shape -> *rowset.RowSet with no rows, to replay cached not-founds
 
 	decoded decodedMemo
+
+	catalog  *catalog.Catalog // the database's foreign keys and functions
+	warnings warnings
 }
 
 var (
@@ -55,15 +61,14 @@ func NewDriver(drv dialect.Driver, cache *core.Cache, opts ...Option) (*Driver, 
 		return nil, fmt.Errorf("%w: nil driver or cache", ErrConfig)
 	}
 	d := &Driver{
-		drv:     drv,
-		cache:   cache,
-		dialect: drv.Dialect(),
+		drv:        drv,
+		cache:      cache,
+		dialect:    drv.Dialect(),
+		sqlDialect: sqlstmt.DialectOf(drv.Dialect()),
 		cfg: config{
 			policies: map[string]core.Policy{},
 			tables:   map[string]*entschema.Table{},
 			pk:       map[string]string{},
-			children: map[string][]fkChild{},
-			onUpdate: map[string][]fkChild{},
 			join:     map[string]bool{},
 		},
 	}
@@ -75,6 +80,7 @@ func NewDriver(drv dialect.Driver, cache *core.Cache, opts ...Option) (*Driver, 
 	if err := d.cfg.resolve(); err != nil {
 		return nil, err
 	}
+	d.openCatalog()
 	return d, nil
 }
 
@@ -107,19 +113,19 @@ func (d *Driver) stmt(query string) *stmt {
 	if s, ok := d.memo.Load(query); ok {
 		return s.(*stmt)
 	}
-	s := parse(query)
-	if s.kind == kSelect {
-		for _, t := range s.tables {
+	s := &stmt{Statement: sqlstmt.Parse(d.sqlDialect, query)}
+	if s.Kind == sqlstmt.Select {
+		for _, t := range s.Reads {
 			s.tableTags = append(s.tableTags, keys.TableTag(t))
 		}
 	}
-	if s.keyRead {
-		s.entityPrefix = keys.EntityTag(s.tables[0])
-		s.rowsTag = keys.RowsTag(s.tables[0])
+	if s.keyRead() {
+		s.entityPrefix = keys.EntityTag(s.Reads[0])
+		s.rowsTag = keys.RowsTag(s.Reads[0])
 		h := fnv.New64a()
 		h.Write([]byte(d.dialect))
 		h.Write([]byte{0})
-		h.Write([]byte(s.prefix))
+		h.Write([]byte(s.Key.Prefix))
 		s.shape = strconv.FormatUint(h.Sum64(), 36)
 		s.prepared = new(core.PreparedMemo)
 	}
@@ -139,6 +145,7 @@ func (d *Driver) Exec(ctx context.Context, query string, args, v any) error {
 	if !s.writes() {
 		return d.drv.Exec(ctx, query, args, v)
 	}
+	d.refreshSchema(ctx)
 	w := d.writeSet(s, args)
 	err := d.drv.Exec(ctx, query, args, v)
 	// Also on error: the outcome of a failed statement may be unknown,
@@ -153,9 +160,10 @@ func (d *Driver) Exec(ctx context.Context, query string, args, v any) error {
 func (d *Driver) Query(ctx context.Context, query string, args, v any) error {
 	s := d.stmt(query)
 	switch {
-	case s.kind == kSelect:
+	case s.Kind == sqlstmt.Select:
 		return d.read(ctx, s, query, args, v)
 	case s.writes():
+		d.refreshSchema(ctx)
 		return d.writeQuery(ctx, d.drv, nil, s, query, args, v)
 	}
 	return d.drv.Query(ctx, query, args, v)
@@ -174,6 +182,7 @@ func (d *Driver) ExecContext(ctx context.Context, query string, args ...any) (sq
 	if !s.writes() {
 		return ex.ExecContext(ctx, query, args...)
 	}
+	d.refreshSchema(ctx)
 	w := d.writeSet(s, args)
 	res, err := ex.ExecContext(ctx, query, args...)
 	d.publish(ctx, nil, w)
@@ -196,6 +205,7 @@ func (d *Driver) QueryContext(ctx context.Context, query string, args ...any) (*
 // Tx starts a transaction. Reads inside it bypass the cache; its writes
 // are invalidated when it commits, and forgotten when it rolls back.
 func (d *Driver) Tx(ctx context.Context) (dialect.Tx, error) {
+	d.refreshSchema(ctx) // before the transaction holds a connection
 	tx, err := d.drv.Tx(ctx)
 	if err != nil {
 		return nil, err
@@ -212,6 +222,7 @@ func (d *Driver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, 
 	if !ok {
 		return nil, fmt.Errorf("hydraent: driver %T has no BeginTx", d.drv)
 	}
+	d.refreshSchema(ctx) // before the transaction holds a connection
 	tx, err := b.BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err

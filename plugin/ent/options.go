@@ -11,6 +11,8 @@ import (
 	"github.com/go-openapi/inflect"
 
 	"github.com/hydracache/hydracache/core"
+	"github.com/hydracache/hydracache/internal/catalog"
+	"github.com/hydracache/hydracache/internal/sqlstmt"
 )
 
 // ErrConfig is wrapped by the errors NewDriver returns for options that do
@@ -33,16 +35,11 @@ type config struct {
 	policies  map[string]core.Policy // cached tables
 	all       *core.Policy           // cache every table
 	tables    map[string]*entschema.Table
-	pk        map[string]string    // key column of each table
-	children  map[string][]fkChild // tables whose rows a delete of the key table changes
-	join      map[string]bool      // many-to-many join tables
-	onUpdate  map[string][]fkChild // tables whose rows a key change of the table changes
-	entities  []core.CacheEntity   // resolved to tables once the schema is known
-	annotated []annotated          // schema types carrying an Annotation
-}
-
-type fkChild struct {
-	table string
+	pk        map[string]string  // key column of each table
+	fks       *catalog.Snapshot  // the foreign keys WithSchema gives
+	join      map[string]bool    // many-to-many join tables
+	entities  []core.CacheEntity // resolved to tables once the schema is known
+	annotated []annotated        // schema types carrying an Annotation
 }
 
 // WithSchema gives the driver the tables of the generated migrate package
@@ -150,6 +147,8 @@ func (c *config) resolve() error {
 		}
 		c.policies[a.table] = a.policy
 	}
+	var fks []catalog.ForeignKey
+	defer func() { c.fks = catalog.NewSnapshot(fks) }()
 	for name, t := range c.tables {
 		if len(t.PrimaryKey) == 1 {
 			c.pk[name] = t.PrimaryKey[0].Name
@@ -164,14 +163,15 @@ func (c *config) resolve() error {
 			if fk.RefTable == nil {
 				continue
 			}
-			switch fk.OnDelete {
-			case entschema.Cascade, entschema.SetNull, entschema.SetDefault:
-				c.children[fk.RefTable.Name] = append(c.children[fk.RefTable.Name], fkChild{table: name})
+			k := catalog.ForeignKey{Table: name, RefTable: fk.RefTable.Name,
+				OnDelete: action(fk.OnDelete), OnUpdate: action(fk.OnUpdate)}
+			for _, col := range fk.Columns {
+				k.Columns = append(k.Columns, col.Name)
 			}
-			switch fk.OnUpdate {
-			case entschema.Cascade, entschema.SetNull, entschema.SetDefault:
-				c.onUpdate[fk.RefTable.Name] = append(c.onUpdate[fk.RefTable.Name], fkChild{table: name})
+			for _, col := range fk.RefColumns {
+				k.RefColumns = append(k.RefColumns, col.Name)
 			}
+			fks = append(fks, k)
 		}
 		all := len(t.Columns) > 0
 		for _, col := range t.Columns {
@@ -182,6 +182,19 @@ func (c *config) resolve() error {
 		c.join[name] = all
 	}
 	return nil
+}
+
+// action maps Ent's referential action to the catalog's.
+func action(a entschema.ReferenceOption) catalog.Action {
+	switch a {
+	case entschema.Cascade:
+		return catalog.Cascade
+	case entschema.SetNull:
+		return catalog.SetNull
+	case entschema.SetDefault:
+		return catalog.SetDefault
+	}
+	return catalog.NoAction
 }
 
 // keyColumn returns the key column of table, "" when it has no single one.
@@ -200,7 +213,7 @@ func (c *config) policy(table string) (core.Policy, bool) {
 	if p, ok := c.policies[table]; ok {
 		return p, true // named by the user: a catalog would be their choice
 	}
-	if c.all != nil && !isCatalog(table) {
+	if c.all != nil && !sqlstmt.IsCatalog(table) {
 		return *c.all, true
 	}
 	return core.Policy{}, false
@@ -215,7 +228,7 @@ func (c *config) listPolicy(tables []string) (core.Policy, bool) {
 	for _, t := range tables {
 		p, ok := c.policy(t)
 		if !ok {
-			if c.join[t] && !isCatalog(t) {
+			if c.join[t] && !sqlstmt.IsCatalog(t) {
 				continue
 			}
 			return core.Policy{}, false

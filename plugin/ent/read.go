@@ -24,7 +24,8 @@ var errNoStore = errors.New("hydraent: result not cacheable")
 // collection from its entry, anything else from the database.
 func (d *Driver) read(ctx context.Context, s *stmt, query string, args, v any) error {
 	rows, ok := v.(*entsql.Rows)
-	if !ok {
+	argv, argsOK := args.([]any)
+	if !ok || !argsOK && args != nil || !d.readable(ctx, s, argv) {
 		return d.drv.Query(ctx, query, args, v)
 	}
 	if core.ModeFrom(ctx) == core.ModeBypass && d.cacheable(s) {
@@ -35,16 +36,12 @@ func (d *Driver) read(ctx context.Context, s *stmt, query string, args, v any) e
 		})
 		return err
 	}
-	argv, ok := args.([]any)
-	if !ok && args != nil {
-		return d.drv.Query(ctx, query, args, v)
-	}
-	if s.keyRead {
+	if s.keyRead() {
 		if done, err := d.readKeys(ctx, s, query, argv, rows); done {
 			return err
 		}
 	}
-	p, ok := d.cfg.listPolicy(s.tables)
+	p, ok := d.cfg.listPolicy(s.Reads)
 	if !ok {
 		return d.drv.Query(ctx, query, args, v)
 	}
@@ -94,12 +91,12 @@ func (d *Driver) read(ctx context.Context, s *stmt, query string, args, v any) e
 
 // cacheable reports whether the statement's reads would use the cache.
 func (d *Driver) cacheable(s *stmt) bool {
-	if s.keyRead {
-		if _, ok := d.cfg.policy(s.tables[0]); ok {
+	if s.keyRead() {
+		if _, ok := d.cfg.policy(s.Reads[0]); ok {
 			return true
 		}
 	}
-	_, ok := d.cfg.listPolicy(s.tables)
+	_, ok := d.cfg.listPolicy(s.Reads)
 	return ok
 }
 
@@ -141,26 +138,26 @@ func (d *Driver) replayNames(ctx context.Context, rs *rowset.RowSet, names []str
 // readKeys answers a read by key from per-row entity entries. done is false
 // when the statement turns out not to be a cacheable key read.
 func (d *Driver) readKeys(ctx context.Context, s *stmt, query string, argv []any, rows *entsql.Rows) (done bool, err error) {
-	table := s.tables[0]
+	table := s.Reads[0]
 	pol, ok := d.cfg.policy(table)
-	c := s.conds[0]
-	if !ok || c.col != d.cfg.keyColumn(table) || c.col == "" {
+	c := s.Conds[0]
+	if !ok || c.Col != d.cfg.keyColumn(table) || c.Col == "" {
 		return false, nil
 	}
-	if !c.in {
-		if c.params[0] >= len(argv) {
+	if !c.In {
+		if c.Params[0] >= len(argv) {
 			return false, nil
 		}
-		id, err := keys.Value(argv[c.params[0]])
+		id, err := keys.Value(argv[c.Params[0]])
 		if err != nil {
 			return false, nil
 		}
 		return true, d.readOne(ctx, s, table, id, pol, query, argv, rows)
 	}
-	ids := make([]string, 0, len(c.params))
-	vals := make([]any, 0, len(c.params))
-	seen := make(map[string]bool, len(c.params))
-	for _, p := range c.params {
+	ids := make([]string, 0, len(c.Params))
+	vals := make([]any, 0, len(c.Params))
+	seen := make(map[string]bool, len(c.Params))
+	for _, p := range c.Params {
 		if p >= len(argv) {
 			return false, nil
 		}
@@ -184,7 +181,7 @@ func (d *Driver) readKeys(ctx context.Context, s *stmt, query string, argv []any
 func entity(s *stmt, id string, p core.Policy) core.Descriptor {
 	var tag string
 	if id == "" || strings.ContainsAny(id, ":\\") {
-		tag = keys.EntityTag(s.tables[0], id)
+		tag = keys.EntityTag(s.Reads[0], id)
 	} else {
 		// keys.Join(a...) + ":" + keys.Join(b...) == keys.Join(a..., b...),
 		// and a key without ':' or '\\' is its own encoding.
@@ -268,7 +265,7 @@ func (d *Driver) readMany(ctx context.Context, s *stmt, table string, ids []stri
 		d.empty.Store(s.shape, &rowset.RowSet{Columns: rs.Columns})
 		at := -1
 		for i, c := range rs.Columns {
-			if c.Name == s.conds[0].col {
+			if c.Name == s.Conds[0].Col {
 				at = i
 			}
 		}
@@ -355,9 +352,9 @@ func (d *Driver) readMany(ctx context.Context, s *stmt, table string, ids []stri
 // own columns and table, then WHERE <key> IN (...).
 func (d *Driver) missingQuery(s *stmt, missing []int, vals []any) (string, []any) {
 	var b strings.Builder
-	b.WriteString(s.prefix)
+	b.WriteString(s.Key.Prefix)
 	b.WriteString(" WHERE ")
-	b.WriteString(s.keyRef)
+	b.WriteString(s.Key.KeyRef)
 	b.WriteString(" IN (")
 	args := make([]any, len(missing))
 	for j, i := range missing {

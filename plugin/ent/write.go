@@ -8,17 +8,9 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
+	"github.com/hydracache/hydracache/internal/sqlstmt"
 	"github.com/hydracache/hydracache/keys"
 )
-
-// writes reports whether the statement may change rows or schema.
-func (s *stmt) writes() bool {
-	switch s.kind {
-	case kInsert, kUpdate, kDelete, kDDL, kUnknown:
-		return true
-	}
-	return false
-}
 
 // writeSet is what one write invalidates.
 type writeSet struct {
@@ -26,6 +18,7 @@ type writeSet struct {
 	tags    []string
 	rows    bool // the keys are unknown: bump the table's row epoch too
 	flush   bool // the tables are unknown: flush the namespace
+	ddl     bool // a schema change: the catalog view is reloaded
 	capture int  // index of the key column in RETURNING, -1 if none
 }
 
@@ -34,73 +27,85 @@ func argList(args any) []any {
 	return a
 }
 
-// writeSet computes the tags DESIGN.md names for a write: the table's tag
-// always; the entity tags of the keys the statement names, or the table's
-// row epoch when they are unknown; the tags of tables whose rows a
-// foreign-key action changes.
+// writeSet computes the tags of a write: the table's tag always; the
+// entity tags of the keys the statement names, or the table's row epoch
+// when they are unknown; the tags of the tables the foreign keys' actions
+// reach. DDL and statements not understood flush the namespace.
 func (d *Driver) writeSet(s *stmt, args any) writeSet {
 	w := writeSet{capture: -1}
-	if s.kind == kUnknown || len(s.tables) == 0 {
-		w.flush = true
+	if s.Kind == sqlstmt.Unknown || s.Kind == sqlstmt.DDL || len(s.Writes) == 0 {
+		w.flush, w.ddl = true, s.Kind == sqlstmt.DDL
+		return w
+	}
+	if s.Coarse || len(s.Writes) > 1 {
+		// Several targets, or rows that depend on a CTE: every row of
+		// each, and whatever their rows reach.
+		for _, t := range append(slices.Clip(s.Writes), s.Folds...) {
+			w.tags = append(w.tags, keys.TableTag(t), keys.RowsTag(t))
+			if !d.related(&w, t, true, nil) {
+				w.flush = true
+			}
+			d.related(&w, t, false, nil)
+		}
 		return w
 	}
 	argv := argList(args)
-	t := s.tables[0]
+	t := s.Writes[0]
 	w.table = t
 	w.tags = append(w.tags, keys.TableTag(t))
 	pk := d.cfg.keyColumn(t)
-	switch s.kind {
-	case kDDL:
-		w.rows = true
-		d.related(&w, t, d.cfg.children)
-	case kInsert:
+	switch s.Kind {
+	case sqlstmt.Insert:
 		if pk != "" {
-			w.capture = slices.Index(s.returning, pk)
+			w.capture = slices.Index(s.Returning, pk)
 		}
-		if s.upsert {
-			// A conflicting row, whatever its key, may have been updated:
-			// only RETURNING tells which.
+		if s.Upsert {
+			// A conflicting row, whatever its key, may have been updated
+			// (or, by REPLACE, deleted): only RETURNING tells which.
 			w.rows = w.capture < 0
+			if !d.related(&w, t, true, nil) {
+				w.flush = true
+			}
+			d.related(&w, t, false, nil)
 			break
 		}
 		at := -1
 		if pk != "" {
-			at = slices.Index(s.cols, pk)
+			at = slices.Index(s.Cols, pk)
 		}
-		if at < 0 || len(s.rows) == 0 {
+		if at < 0 || len(s.Rows) == 0 {
 			w.rows = w.capture < 0
 			break
 		}
-		for _, row := range s.rows {
+		for _, row := range s.Rows {
 			if at >= len(row) || !w.addKey(t, argv, row[at]) {
 				w.rows = w.rows || w.capture < 0
 			}
 		}
-	case kUpdate:
+	case sqlstmt.Update:
 		d.keyTags(&w, s, t, pk, argv)
-		for _, c := range s.setCols {
+		for _, c := range s.SetCols {
 			if c == "" || c == pk {
-				// The key itself changes: rows move between keys, and
-				// ON UPDATE actions reach other tables.
-				w.rows = true
-				d.related(&w, t, d.cfg.onUpdate)
+				w.rows = true // the key itself changes: rows move between keys
 				break
 			}
 		}
-	case kDelete:
+		d.related(&w, t, false, s.SetCols)
+	case sqlstmt.Delete:
 		d.keyTags(&w, s, t, pk, argv)
-		if len(d.cfg.tables) == 0 {
-			// Without the schema, the rows a cascade changes are unknown.
+		if !d.related(&w, t, true, nil) {
+			// Neither the schema nor the catalog is known: the rows a
+			// cascade changes are unknown.
 			w.flush = true
-			break
 		}
-		d.related(&w, t, d.cfg.children)
 	}
-	if f := s.folded; f != "" {
+	for _, f := range s.Folds {
 		// UPDATE Users may mean "users": invalidate that table wholesale.
 		w.tags = append(w.tags, keys.TableTag(f), keys.RowsTag(f))
-		if s.kind == kDelete || s.kind == kDDL {
-			d.related(&w, f, d.cfg.children)
+		if s.Kind == sqlstmt.Delete {
+			d.related(&w, f, true, nil)
+		} else {
+			d.related(&w, f, false, s.SetCols)
 		}
 	}
 	return w
@@ -109,16 +114,16 @@ func (d *Driver) writeSet(s *stmt, args any) writeSet {
 // keyTags adds the entity tags of the keys a WHERE clause restricts the
 // statement to, or marks the keys unknown.
 func (d *Driver) keyTags(w *writeSet, s *stmt, table, pk string, argv []any) {
-	if pk == "" || !s.condsKnown || s.joined {
+	if pk == "" || !s.CondsKnown || s.Joined {
 		w.rows = true
 		return
 	}
-	for _, c := range s.conds {
-		if c.col != pk {
+	for _, c := range s.Conds {
+		if c.Col != pk {
 			continue
 		}
 		// One key conjunct bounds the rows: the others only narrow them.
-		for _, p := range c.params {
+		for _, p := range c.Params {
 			if !w.addKey(table, argv, p) {
 				w.rows = true
 			}
@@ -141,24 +146,20 @@ func (w *writeSet) addKey(table string, argv []any, i int) bool {
 	return true
 }
 
-// related adds the table and row-epoch tags of every table a foreign-key
-// action from table reaches, following cascades.
-func (d *Driver) related(w *writeSet, table string, edges map[string][]fkChild) {
-	seen := map[string]bool{table: true}
-	queue := []string{table}
-	for len(queue) > 0 {
-		t := queue[0]
-		queue = queue[1:]
-		for _, c := range edges[t] {
-			if seen[c.table] {
-				continue
-			}
-			seen[c.table] = true
-			w.tags = append(w.tags, keys.TableTag(c.table), keys.RowsTag(c.table))
-			// A cascaded delete goes on to the child's own children.
-			queue = append(queue, c.table)
-		}
+// related adds the table and row-epoch tags of every table the foreign
+// keys' actions reach when rows of table are deleted (del) or when its
+// columns cols are updated (nil: any), as the schema given with WithSchema
+// and the database's catalog have them. It reports false when neither is
+// known.
+func (d *Driver) related(w *writeSet, table string, del bool, cols []string) bool {
+	snap := d.catalog.Current()
+	for _, t := range d.cfg.fks.Affected(table, !del, cols) {
+		w.tags = append(w.tags, keys.TableTag(t), keys.RowsTag(t))
 	}
+	for _, t := range snap.Affected(table, !del, cols) {
+		w.tags = append(w.tags, keys.TableTag(t), keys.RowsTag(t))
+	}
+	return snap != nil || len(d.cfg.tables) > 0
 }
 
 // publish bumps w's tags: at once outside a transaction (the statement has
@@ -167,6 +168,9 @@ func (d *Driver) publish(ctx context.Context, tx *Tx, w writeSet) {
 	tags := w.tags
 	if w.rows && w.table != "" {
 		tags = append(tags, keys.RowsTag(w.table))
+	}
+	if w.ddl {
+		d.catalog.Invalidate()
 	}
 	if tx != nil {
 		if w.flush {

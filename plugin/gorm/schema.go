@@ -63,48 +63,8 @@ func (p *Plugin) cacheableRead(ctx context.Context, s *statement, vars []any) bo
 	if s.Kind != sqlstmt.Select || s.Lock || s.Catalog || len(s.reads) == 0 {
 		return false
 	}
-	volatile := s.Clock || clockArgs(p.sqlDialect, vars) ||
-		len(s.Calls) > 0 && s.Volatile(func(name string) bool { return p.immutable(ctx, name) })
-	return !volatile || core.VolatileAllowed(ctx)
-}
-
-// immutable reports whether the function name gives the same answer for
-// the same arguments: for PostgreSQL as its catalog says (pg_proc), else
-// by the built-in list of the dialect.
-func (p *Plugin) immutable(ctx context.Context, name string) bool {
-	if p.sqlDialect != sqlstmt.Postgres {
-		return sqlstmt.Immutable(p.sqlDialect, name)
+	if catalog.Volatile(p.sqlDialect, s.Statement, vars, func() *catalog.Snapshot { return p.schemaForRead(ctx) }) {
+		return core.VolatileAllowed(ctx)
 	}
-	if sqlstmt.PostgresGrammar(name) {
-		return true
-	}
-	snap := p.catalog.Current()
-	if snap == nil && !sqlstmt.Immutable(sqlstmt.Postgres, name) {
-		snap = p.schemaForRead(ctx)
-	}
-	if imm, known := snap.Immutable(name); known {
-		return imm
-	}
-	return sqlstmt.Immutable(sqlstmt.Postgres, name)
-}
-
-// clockArgs reports whether an argument is a word PostgreSQL turns into a
-// time relative to now ('now', 'today', ...).
-func clockArgs(d sqlstmt.Dialect, vars []any) bool {
-	if d != sqlstmt.Postgres {
-		return false
-	}
-	for _, v := range vars {
-		switch x := v.(type) {
-		case string:
-			if sqlstmt.ClockWord(x) {
-				return true
-			}
-		case []byte:
-			if len(x) < 16 && sqlstmt.ClockWord(string(x)) {
-				return true
-			}
-		}
-	}
-	return false
+	return true
 }
