@@ -132,15 +132,30 @@ func (c *Cache) readKeys(d Descriptor) []string {
 // not-found), ErrCacheMiss (cache-only mode) and the caller's context
 // errors are returned.
 func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte, error) {
+	return c.fetch(ctx, d, load, nil)
+}
+
+// FetchWith is Fetch with a loader made only when one is needed: newLoad
+// runs on the caller's goroutine, before the load, when the entry must be
+// loaded (a miss, a refresh, a bypass, an early refresh), and returns the
+// loader. A plugin renders the statement there, from state that is only
+// the caller's while it waits.
+func (c *Cache) FetchWith(ctx context.Context, d Descriptor, newLoad func() LoadFunc) ([]byte, error) {
+	return c.fetch(ctx, d, nil, newLoad)
+}
+
+// fetch is Fetch and FetchWith: load, when nil, is made by newLoad when
+// it is needed.
+func (c *Cache) fetch(ctx context.Context, d Descriptor, load LoadFunc, newLoad func() LoadFunc) ([]byte, error) {
 	call, _ := ctx.Value(callKey{}).(callOptions)
 	if call.mode == ModeBypass || len(d.Tags)+1 > maxTags || c.pending.blocks(d.Tags) || c.brk.skip(c.cfg.clock) {
 		c.stats.bypassed.Add(1)
-		return c.loadOnly(ctx, call.mode, load)
+		return c.loadOnly(ctx, call.mode, load, newLoad)
 	}
 	ks, prep := c.keysOf(d)
 	vals, versions, err := c.readEntry(ctx, ks, prep)
 	if err != nil {
-		return c.loadOnly(ctx, call.mode, load)
+		return c.loadOnly(ctx, call.mode, load, newLoad)
 	}
 	if call.mode != ModeRefresh && vals[0] != nil {
 		e, valid, err := decodeEntry(vals[0], versions)
@@ -148,8 +163,8 @@ func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte,
 			c.decodeError(ks[0], err)
 		} else if now := c.cfg.clock.Now().UnixNano(); valid && now < e.expiresAt {
 			c.stats.hits.Add(1)
-			if d.Policy.EarlyRefresh > 0 && call.mode == ModeNormal && load != nil {
-				c.maybeRefresh(ctx, d, ks, versions, call.ttl, load, e, now)
+			if d.Policy.EarlyRefresh > 0 && call.mode == ModeNormal && (load != nil || newLoad != nil) {
+				c.maybeRefresh(ctx, d, ks, versions, call.ttl, load, newLoad, e, now)
 			}
 			if e.negative {
 				c.stats.negativeHits.Add(1)
@@ -162,6 +177,7 @@ func (c *Cache) Fetch(ctx context.Context, d Descriptor, load LoadFunc) ([]byte,
 	if call.mode == ModeCacheOnly {
 		return nil, ErrCacheMiss
 	}
+	load = loaderOf(load, newLoad)
 	if call.mode == ModeRefresh {
 		return c.loadAndStore(ctx, d, ks, versions, call.ttl, load)
 	}
@@ -237,10 +253,19 @@ func flightKey(prefix, key string, versions [][]byte) string {
 	return fk.String()
 }
 
-func (c *Cache) loadOnly(ctx context.Context, mode Mode, load LoadFunc) ([]byte, error) {
+// loaderOf returns load, or the loader newLoad makes when load is nil.
+func loaderOf(load LoadFunc, newLoad func() LoadFunc) LoadFunc {
+	if load == nil && newLoad != nil {
+		return newLoad()
+	}
+	return load
+}
+
+func (c *Cache) loadOnly(ctx context.Context, mode Mode, load LoadFunc, newLoad func() LoadFunc) ([]byte, error) {
 	if mode == ModeCacheOnly {
 		return nil, ErrCacheMiss
 	}
+	load = loaderOf(load, newLoad)
 	if load == nil {
 		return nil, ErrCacheMiss
 	}

@@ -14,7 +14,7 @@ const maxExpDraw = 37
 // EarlyRefresh, whether to reload it before it expires (XFetch), and if so
 // starts one background reload for the entry and versions in this
 // process. now is the clock reading that validated the hit.
-func (c *Cache) maybeRefresh(ctx context.Context, d Descriptor, ks []string, versions [][]byte, ttlOverride time.Duration, load LoadFunc, e entry, now int64) {
+func (c *Cache) maybeRefresh(ctx context.Context, d Descriptor, ks []string, versions [][]byte, ttlOverride time.Duration, load LoadFunc, newLoad func() LoadFunc, e entry, now int64) {
 	if e.loadTime <= 0 {
 		return // written by Put, or by an instant load
 	}
@@ -28,6 +28,7 @@ func (c *Cache) maybeRefresh(ctx context.Context, d Descriptor, ks []string, ver
 	if -scale*math.Log(1-c.rand()) < left {
 		return
 	}
+	load = loaderOf(load, newLoad)
 	// Its own flight key: a miss must not join a reload that may decide
 	// not to load (another process holds the lease).
 	c.flights.start(ctx, flightKey("!", ks[0], versions), func(lctx context.Context) ([]byte, error) {

@@ -2,6 +2,7 @@ package hydraent
 
 import (
 	"context"
+	"database/sql"
 	"sync"
 	"time"
 
@@ -16,7 +17,18 @@ const catalogTimeout = 5 * time.Second
 
 // openCatalog sets up the driver's view of the database's schema, read
 // through the wrapped driver outside any transaction.
+//
+// Through the *sql.DB of an entsql.Driver when it is one: the catalog reads
+// are the driver's, not the application's statements.
 func (d *Driver) openCatalog() {
+	if sd, ok := d.drv.(*entsql.Driver); ok {
+		if db, ok := sd.ExecQuerier.(*sql.DB); ok {
+			d.catalog = catalog.New(d.sqlDialect, func(ctx context.Context, q string, args ...any) (catalog.Rows, error) {
+				return db.QueryContext(ctx, q, args...)
+			}, nil)
+			return
+		}
+	}
 	d.catalog = catalog.New(d.sqlDialect, func(ctx context.Context, q string, args ...any) (catalog.Rows, error) {
 		var rows entsql.Rows
 		if err := d.drv.Query(ctx, q, args, &rows); err != nil {

@@ -7,13 +7,16 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/callbacks"
 	"gorm.io/gorm/clause"
 	"gorm.io/gorm/schema"
 
 	"github.com/hydracache/hydracache/core"
 	"github.com/hydracache/hydracache/core/rowset"
+	"github.com/hydracache/hydracache/internal/keytext"
 	"github.com/hydracache/hydracache/keys"
 )
 
@@ -62,48 +65,112 @@ func segment(s string) string {
 	return s
 }
 
-// entityRead answers a key lookup through entity descriptors: one per
-// key, loading only the missing keys with one IN query.
-func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
+// readKeys answers a key lookup through entity descriptors: one per key.
+func (p *Plugin) readKeys(db *gorm.DB, m *model, ks keyShape) {
+	if len(ks.vals) == 1 {
+		p.readOne(db, m, ks)
+		return
+	}
+	p.readMany(db, m, ks)
+}
+
+// readOne answers a lookup of one key. A miss runs the statement GORM
+// would run, rendered into db, so that GORM's logger and the callbacks
+// after this one see it as without the cache; a hit reaches the logger
+// with its statement rendered only if the logger asks for it.
+func (p *Plugin) readOne(db *gorm.DB, m *model, ks keyShape) {
+	stmt := db.Statement
+	begin := time.Now()
+	var mine atomic.Pointer[rowset.RowSet]
+	d := p.preparedDesc(m, stmt.Unscoped, ks.one)
+	raw, err := p.cache.FetchWith(stmt.Context, d, func() core.LoadFunc { return p.oneLoader(db, m, ks.one, &mine) })
+	if rs := mine.Load(); rs != nil && (err == nil || errors.Is(err, core.ErrNotFound) || errors.Is(err, errNoStore)) {
+		replay(db, rs)
+		return
+	}
+	loaded := stmt.SQL.Len() > 0 // the loader was made: GORM logs the statement
+	p.finish(db, raw, err, querySink(p))
+	if !loaded {
+		logHit(db, begin)
+	}
+}
+
+// oneLoader renders the statement of a one-key lookup into db (on the
+// caller's goroutine, before the load) and returns the loader that runs
+// it. Its result is cached when it is the row of key, or no row.
+func (p *Plugin) oneLoader(db *gorm.DB, m *model, key string, mine *atomic.Pointer[rowset.RowSet]) core.LoadFunc {
+	callbacks.BuildQuerySQL(db)
+	if db.Error != nil {
+		return func(context.Context) ([]byte, error) { return nil, errNoStore }
+	}
+	stmt := db.Statement
+	conn, sql, vars := stmt.ConnPool, stmt.SQL.String(), slices.Clone(stmt.Vars)
+	col, kind := m.pk.DBName, m.pkKind
+	return func(ctx context.Context) ([]byte, error) {
+		rows, err := conn.QueryContext(ctx, sql, vars...)
+		if err != nil {
+			return nil, err
+		}
+		rs, err := rowset.Record(rows)
+		if err != nil {
+			// GORM runs the statement again and reports its own error.
+			return nil, errNoStore
+		}
+		switch rs.Len() {
+		case 0:
+			mine.Store(rs)
+			return nil, core.ErrNotFound
+		case 1:
+			if !rowHasKey(rs, col, kind, key) {
+				mine.Store(rs)
+				return nil, errNoStore
+			}
+		default:
+			mine.Store(rs)
+			return nil, errNoStore
+		}
+		mine.Store(rs)
+		b, err := rs.MarshalBinary()
+		if err != nil {
+			return nil, errNoStore
+		}
+		return b, nil
+	}
+}
+
+// rowHasKey reports whether the single row of rs is the row of key.
+func rowHasKey(rs *rowset.RowSet, col string, kind keytext.Kind, key string) bool {
+	for i, c := range rs.Columns {
+		if c.Name == col {
+			s, err := keys.Value(rs.Values[0][i])
+			if err != nil {
+				return false
+			}
+			s, ok := keytext.Canonical(kind, s)
+			return ok && s == key
+		}
+	}
+	return false
+}
+
+// readMany answers a lookup of several keys, loading only the missing
+// ones with one IN query.
+func (p *Plugin) readMany(db *gorm.DB, m *model, ks keyShape) {
 	stmt := db.Statement
 	ctx := stmt.Context
+	begin := time.Now()
 	unscoped := stmt.Unscoped
 	// What the loader needs, taken now: a shared load may outlive this
 	// call when its context ends, and GORM then reuses the statement.
 	spec := loadSpec{cfg: db.Config, conn: stmt.ConnPool, table: stmt.Table, schema: stmt.Schema, unscoped: unscoped}
-	if len(ks.vals) == 1 {
-		var mine atomic.Pointer[rowset.RowSet]
-		d := p.preparedDesc(m, unscoped, ks.one)
-		raw, err := p.cache.Fetch(ctx, d, func(lctx context.Context) ([]byte, error) {
-			rows, err := p.loadKeys(lctx, spec, m, ks.vals, []string{ks.one})
-			if err != nil {
-				return nil, err
-			}
-			rs := rows[0]
-			if rs == nil {
-				return nil, core.ErrNotFound
-			}
-			mine.Store(rs)
-			b, err := rs.MarshalBinary()
-			if err != nil {
-				return nil, errNoStore
-			}
-			return b, nil
-		})
-		if rs := mine.Load(); rs != nil && (err == nil || errors.Is(err, errNoStore)) {
-			replay(db, rs)
-			return
-		}
-		p.finish(db, raw, err, querySink(p))
-		return
-	}
-
 	ds := make([]core.Descriptor, len(ks.vals))
 	for i, s := range ks.strs {
 		ds[i] = p.preparedDesc(m, unscoped, s)
 	}
 	loaded := make([]*rowset.RowSet, len(ks.vals)) // this call's own loads
+	anyLoaded := false
 	raws, err := p.cache.FetchMany(ctx, ds, func(lctx context.Context, missing []int) ([][]byte, error) {
+		anyLoaded = true
 		vals := make([]any, len(missing))
 		strs := make([]string, len(missing))
 		for j, i := range missing {
@@ -134,6 +201,13 @@ func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
 		}
 		db.AddError(err)
 		return
+	}
+	if anyLoaded {
+		// Some rows came from the database: GORM logs the statement it
+		// would have run.
+		callbacks.BuildQuerySQL(db)
+	} else {
+		defer logHit(db, begin)
 	}
 	// found holds the rows found, in key order; hits their decoded entries
 	// while every one of them is a hit: their snapshots may then answer
@@ -177,6 +251,23 @@ func (p *Plugin) entityRead(db *gorm.DB, m *model, ks keyShape) {
 		all.Values = append(all.Values, rs.Values...)
 	}
 	replay(db, all)
+}
+
+// logHit hands GORM's logger a read answered from the cache as gorm:query
+// would hand it a database read: the statement (rendered only when the
+// logger asks for it), the rows, the error, the time since begin.
+func logHit(db *gorm.DB, begin time.Time) {
+	db.Logger.Trace(db.Statement.Context, begin, func() (string, int64) {
+		tx := db.Session(&gorm.Session{Context: db.Statement.Context})
+		tx.Statement.BuildClauses = db.Statement.BuildClauses
+		tx.Error = nil
+		callbacks.BuildQuerySQL(tx)
+		sql, vars := tx.Statement.SQL.String(), tx.Statement.Vars
+		if filter, ok := db.Logger.(gorm.ParamsFilter); ok {
+			sql, vars = filter.ParamsFilter(db.Statement.Context, sql, vars...)
+		}
+		return db.Dialector.Explain(sql, vars...), db.RowsAffected
+	}, db.Error)
 }
 
 // loadSpec is what loadKeys needs of the statement.
@@ -231,7 +322,7 @@ func (p *Plugin) loadKeys(ctx context.Context, src loadSpec, m *model, vals []an
 	}
 	all, err := rowset.Record(rows)
 	if err != nil {
-		return nil, err
+		return nil, errNoStore // GORM runs the statement again and reports its own error
 	}
 	col := -1
 	for i, c := range all.Columns {
@@ -246,6 +337,10 @@ func (p *Plugin) loadKeys(ctx context.Context, src loadSpec, m *model, vals []an
 	for _, row := range all.Values {
 		s, err := keys.Value(row[col])
 		if err != nil {
+			return nil, errNoStore
+		}
+		s, ok := keytext.Canonical(m.pkKind, s)
+		if !ok {
 			return nil, errNoStore
 		}
 		i := slices.Index(strs, s)

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/schema"
 
 	"github.com/hydracache/hydracache/core"
+	"github.com/hydracache/hydracache/internal/keytext"
 	"github.com/hydracache/hydracache/keys"
 )
 
@@ -20,8 +21,10 @@ type model struct {
 	cache  bool        // reads of the model may be cached
 	policy core.Policy // its policy
 	table  string      // normalised table name
-	// pk is the single primary key field, nil for composite or no key.
-	pk *schema.Field
+	// pk is the single primary key field, nil for composite or no key;
+	// pkKind what its column holds, for canonical key texts.
+	pk     *schema.Field
+	pkKind keytext.Kind
 	// entityOK: the schema's query clauses are GORM's soft delete or none,
 	// so a key lookup can be answered without rendering its SQL. Other
 	// query clauses (multi-tenancy plugins) may add conditions we cannot
@@ -68,6 +71,7 @@ func (p *Plugin) modelOf(s *schema.Schema) *model {
 	}
 	if len(s.PrimaryFields) == 1 {
 		m.pk = s.PrimaryFields[0]
+		m.pkKind = keyKind(m.pk)
 	}
 	m.entityOK = true
 	for _, c := range s.QueryClauses {
@@ -126,6 +130,15 @@ func (p *Plugin) entityTag(table, pk string) string {
 	return p.scope.Wrap(keys.EntityTag(table, pk))
 }
 
+// appendEntityTags appends the tags of the row whose key text is key:
+// under every spelling reads may have cached it (see keytext.Spellings).
+func (p *Plugin) appendEntityTags(tags []string, table, key string) []string {
+	for _, s := range keytext.Spellings(key) {
+		tags = append(tags, p.entityTag(table, s))
+	}
+	return tags
+}
+
 // skipped reports whether any of tables is on the skip list.
 func (p *Plugin) skipped(tables []string) bool {
 	for _, t := range tables {
@@ -136,14 +149,26 @@ func (p *Plugin) skipped(tables []string) bool {
 	return false
 }
 
-// isIntKind reports whether v is an integer, for key ordering.
-func isIntKind(v any) bool {
-	switch reflect.Indirect(reflect.ValueOf(v)).Kind() {
+// keyKind tells what a key field's column holds: an integer for the
+// integer kinds, a uuid for a field of type uuid (by its GORM type or a
+// 16-byte array such as uuid.UUID), text otherwise.
+func keyKind(f *schema.Field) keytext.Kind {
+	t := f.FieldType
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case strings.Contains(strings.ToLower(string(f.DataType)), "uuid"):
+		return keytext.UUID
+	case t.Kind() == reflect.Array && t.Len() == 16 && t.Elem().Kind() == reflect.Uint8:
+		return keytext.UUID
+	}
+	switch t.Kind() {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return true
+		return keytext.Int
 	}
-	return false
+	return keytext.Text
 }
 
 // sameTable reports whether a clause column's table names the statement's

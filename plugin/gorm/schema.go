@@ -2,6 +2,7 @@ package hydragorm
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"time"
 
@@ -16,10 +17,20 @@ import (
 const catalogTimeout = 5 * time.Second
 
 // openCatalog sets up the plugin's view of the database's schema, read
-// through pool (the root pool, outside any transaction).
+// outside any transaction: through the *sql.DB under pool when it has one
+// (the catalog reads are the plugin's, not the application's statements),
+// else through pool.
 func (p *Plugin) openCatalog(pool gorm.ConnPool) {
-	p.catalog = catalog.New(p.sqlDialect, func(ctx context.Context, q string, args ...any) (catalog.Rows, error) {
-		return pool.QueryContext(ctx, q, args...)
+	q := pool.QueryContext
+	if c, ok := pool.(gorm.GetDBConnector); ok {
+		if db, err := c.GetDBConn(); err == nil && db != nil {
+			q = db.QueryContext
+		}
+	} else if db, ok := pool.(*sql.DB); ok {
+		q = db.QueryContext
+	}
+	p.catalog = catalog.New(p.sqlDialect, func(ctx context.Context, query string, args ...any) (catalog.Rows, error) {
+		return q(ctx, query, args...)
 	}, strings.ToLower)
 }
 

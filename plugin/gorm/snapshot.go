@@ -104,7 +104,9 @@ func snapshotPlan(sch *schema.Schema, cols []rowset.Column) ([]*schema.Field, bo
 // through a pointer (an embedded *Base would be shared by copies).
 func valuePath(t reflect.Type, index []int) bool {
 	for _, i := range index {
-		if t.Kind() != reflect.Struct {
+		// GORM marks a field of an embedded pointer struct with a
+		// negative index.
+		if t.Kind() != reflect.Struct || i < 0 || i >= t.NumField() {
 			return false
 		}
 		t = t.Field(i).Type

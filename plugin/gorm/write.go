@@ -45,7 +45,7 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 				known = false
 				return
 			}
-			tags = append(tags, p.entityTag(table, s))
+			tags = p.appendEntityTags(tags, table, s)
 		}
 		switch rv.Kind() {
 		case reflect.Struct:
@@ -98,19 +98,20 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 	if stmt.Schema != nil {
 		p.modelOf(stmt.Schema) // known from now on, for cascades
 	}
-	keyMoves := setsKey(stmt)
+	s := p.parse(stmt.SQL.String())
+	cols := setColumns(stmt, s)
 	vals, ok := writeKeys(stmt)
-	if ok && keyMoves {
+	if ok && s.Kind != sqlstmt.Delete && setsKey(stmt, cols) {
 		ok = false // the row moves to a key that may be cached as not found
 	}
 	// The database's own changes: rows deleted (a soft delete is an UPDATE
 	// and deletes nothing) and referenced columns changed reach other
 	// tables through their foreign keys' actions.
 	var cascaded []string
-	if p.parse(stmt.SQL.String()).Kind == sqlstmt.Delete {
+	if s.Kind == sqlstmt.Delete {
 		cascaded = p.cascades(stmt.Schema, table, true, nil)
 	} else {
-		cascaded = p.cascades(stmt.Schema, table, false, setColumns(stmt))
+		cascaded = p.cascades(stmt.Schema, table, false, cols)
 	}
 	for _, d := range cascaded {
 		tags = append(tags, p.tableTag(d), p.rowsTag(d))
@@ -122,7 +123,7 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 				ok = false
 				break
 			}
-			tags = append(tags, p.entityTag(table, s))
+			tags = p.appendEntityTags(tags, table, s)
 		}
 	}
 	if !ok {
@@ -175,46 +176,51 @@ func writeKeys(stmt *gorm.Statement) ([]any, bool) {
 	return nil, false
 }
 
-// setColumns returns the columns an UPDATE assigns, nil when they are not
-// known.
-func setColumns(stmt *gorm.Statement) []string {
-	c, ok := stmt.Clauses["SET"]
-	if !ok {
-		return nil
-	}
-	set, ok := c.Expression.(clause.Set)
-	if !ok {
-		return nil
-	}
-	cols := make([]string, 0, len(set))
-	for _, a := range set {
-		name := a.Column.Name
-		if name == clause.PrimaryKey && stmt.Schema != nil && len(stmt.Schema.PrimaryFields) > 0 {
-			for _, f := range stmt.Schema.PrimaryFields {
-				cols = append(cols, strings.ToLower(f.DBName))
-			}
-			continue
+// setColumns returns the columns an UPDATE assigns, lower-cased, nil when
+// they are not known. gorm:update drops the SET clause it built from
+// Update and Updates before the callbacks after it run, so the rendered
+// statement is read when the clause is gone.
+func setColumns(stmt *gorm.Statement, s *statement) []string {
+	if c, ok := stmt.Clauses["SET"]; ok {
+		set, ok := c.Expression.(clause.Set)
+		if !ok {
+			return nil
 		}
-		cols = append(cols, strings.ToLower(name))
+		cols := make([]string, 0, len(set))
+		for _, a := range set {
+			name := a.Column.Name
+			if name == clause.PrimaryKey && stmt.Schema != nil {
+				for _, f := range stmt.Schema.PrimaryFields {
+					cols = append(cols, strings.ToLower(f.DBName))
+				}
+				continue
+			}
+			cols = append(cols, strings.ToLower(name))
+		}
+		return cols
+	}
+	if s.Kind != sqlstmt.Update || len(s.SetCols) == 0 || s.Coarse {
+		return nil
+	}
+	cols := make([]string, 0, len(s.SetCols))
+	for _, c := range s.SetCols {
+		if c == "" {
+			return nil // a target not read: any column
+		}
+		cols = append(cols, strings.ToLower(c))
 	}
 	return cols
 }
 
-// setsKey reports whether an UPDATE assigns the primary key.
-func setsKey(stmt *gorm.Statement) bool {
-	c, ok := stmt.Clauses["SET"]
-	if !ok || stmt.Schema == nil {
-		return false
-	}
-	set, ok := c.Expression.(clause.Set)
-	if !ok {
+// setsKey reports whether an UPDATE assigning cols (nil: not known)
+// assigns the primary key.
+func setsKey(stmt *gorm.Statement, cols []string) bool {
+	if cols == nil || stmt.Schema == nil {
 		return true
 	}
-	for _, a := range set {
-		for _, f := range stmt.Schema.PrimaryFields {
-			if a.Column.Name == f.DBName || a.Column.Name == clause.PrimaryKey {
-				return true
-			}
+	for _, f := range stmt.Schema.PrimaryFields {
+		if contains(cols, strings.ToLower(f.DBName)) {
+			return true
 		}
 	}
 	return false
