@@ -8,10 +8,12 @@ import (
 	"unicode"
 
 	entschema "entgo.io/ent/dialect/sql/schema"
+	"entgo.io/ent/schema/field"
 	"github.com/go-openapi/inflect"
 
 	"github.com/hydracache/hydracache/core"
 	"github.com/hydracache/hydracache/internal/catalog"
+	"github.com/hydracache/hydracache/internal/keytext"
 	"github.com/hydracache/hydracache/internal/sqlstmt"
 )
 
@@ -206,6 +208,36 @@ func (c *config) keyColumn(table string) string {
 		return pk
 	}
 	return "id"
+}
+
+// keyKind tells what the key column of table holds, from the schema when
+// it is known, else from the Go type of a key value v (Ent passes keys as
+// the generated code types them).
+func (c *config) keyKind(table string, v any) keytext.Kind {
+	if t := c.tables[table]; t != nil && len(t.PrimaryKey) == 1 {
+		switch t.PrimaryKey[0].Type {
+		case field.TypeInt, field.TypeInt8, field.TypeInt16, field.TypeInt32, field.TypeInt64,
+			field.TypeUint, field.TypeUint8, field.TypeUint16, field.TypeUint32, field.TypeUint64:
+			return keytext.Int
+		case field.TypeUUID:
+			return keytext.UUID
+		}
+		return keytext.Text
+	}
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return keytext.Int
+	case reflect.Array:
+		if rv.Len() == 16 && rv.Type().Elem().Kind() == reflect.Uint8 {
+			return keytext.UUID
+		}
+	}
+	return keytext.Text
 }
 
 // policy returns the policy of a cached table.

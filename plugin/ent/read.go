@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/hydracache/hydracache/core"
 	"github.com/hydracache/hydracache/core/rowset"
+	"github.com/hydracache/hydracache/internal/keytext"
+	"github.com/hydracache/hydracache/internal/sqlstmt"
 	"github.com/hydracache/hydracache/keys"
 )
 
@@ -148,31 +151,98 @@ func (d *Driver) readKeys(ctx context.Context, s *stmt, query string, argv []any
 		if c.Params[0] >= len(argv) {
 			return false, nil
 		}
-		id, err := keys.Value(argv[c.Params[0]])
-		if err != nil {
+		v := argv[c.Params[0]]
+		id, ok := keyText(d.cfg.keyKind(table, v), v)
+		if !ok {
 			return false, nil
 		}
 		return true, d.readOne(ctx, s, table, id, pol, query, argv, rows)
 	}
 	ids := make([]string, 0, len(c.Params))
 	vals := make([]any, 0, len(c.Params))
-	seen := make(map[string]bool, len(c.Params))
-	for _, p := range c.Params {
+	var kind keytext.Kind
+	for i, p := range c.Params {
 		if p >= len(argv) {
 			return false, nil
 		}
-		k, err := keys.Value(argv[p])
-		if err != nil {
+		v := argv[p]
+		if k := d.cfg.keyKind(table, v); i == 0 {
+			kind = k
+		} else if k != kind {
 			return false, nil
 		}
-		if seen[k] {
+		k, ok := keyText(kind, v)
+		if !ok {
+			return false, nil
+		}
+		if slices.Contains(ids, k) {
 			continue // IN (1, 1) returns the row once
 		}
-		seen[k] = true
 		ids = append(ids, k)
-		vals = append(vals, argv[p])
+		vals = append(vals, v)
 	}
-	return true, d.readMany(ctx, s, table, ids, vals, pol, query, argv, rows)
+	// The database returns such a lookup in key order: numeric for
+	// integers, the canonical text's for PostgreSQL's uuid. Text keys are
+	// ordered by its collation, which is not known here: the statement
+	// is then read as a collection, whose entry keeps the database's order.
+	if !keyOrder(kind, d.sqlDialect, ids, vals) {
+		return false, nil
+	}
+	return true, d.readMany(ctx, s, table, kind, ids, vals, pol, query, argv, rows)
+}
+
+// keyText returns the canonical text of a key value, or false when the
+// value must not be read through an entity entry (see keytext).
+func keyText(kind keytext.Kind, v any) (string, bool) {
+	s, err := keys.Value(v)
+	if err != nil {
+		return "", false
+	}
+	return keytext.Canonical(kind, s)
+}
+
+// keyOrder sorts ids and vals into the order the database returns a
+// lookup of these keys in, and reports false when that order is not
+// known.
+func keyOrder(kind keytext.Kind, dialect sqlstmt.Dialect, ids []string, vals []any) bool {
+	if len(ids) < 2 {
+		return true
+	}
+	var cmp func(a, b string) int
+	switch {
+	case kind == keytext.Int:
+		cmp = func(a, b string) int {
+			x, _ := strconv.ParseInt(a, 10, 64)
+			y, _ := strconv.ParseInt(b, 10, 64)
+			return cmpOrdered(x, y)
+		}
+	case kind == keytext.UUID && dialect == sqlstmt.Postgres:
+		cmp = strings.Compare
+	default:
+		return false
+	}
+	idx := make([]int, len(ids))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp(ids[a], ids[b]) })
+	sortedIDs, sortedVals := make([]string, len(ids)), make([]any, len(ids))
+	for i, j := range idx {
+		sortedIDs[i], sortedVals[i] = ids[j], vals[j]
+	}
+	copy(ids, sortedIDs)
+	copy(vals, sortedVals)
+	return true
+}
+
+func cmpOrdered(x, y int64) int {
+	switch {
+	case x < y:
+		return -1
+	case x > y:
+		return 1
+	}
+	return 0
 }
 
 // entity returns the descriptor of one row as read with the columns of
@@ -248,7 +318,7 @@ func (d *Driver) readOne(ctx context.Context, s *stmt, table, id string, p core.
 
 // readMany answers an IN read by key: each key is an entity entry, and
 // only the missing ones are loaded, with one statement.
-func (d *Driver) readMany(ctx context.Context, s *stmt, table string, ids []string, vals []any, p core.Policy, query string, argv []any, rows *entsql.Rows) error {
+func (d *Driver) readMany(ctx context.Context, s *stmt, table string, kind keytext.Kind, ids []string, vals []any, p core.Policy, query string, argv []any, rows *entsql.Rows) error {
 	ds := make([]core.Descriptor, len(ids))
 	for i, id := range ids {
 		ds[i] = entity(s, id, p)
@@ -274,8 +344,8 @@ func (d *Driver) readMany(ctx context.Context, s *stmt, table string, ids []stri
 		}
 		byID := make(map[string][]driver.Value, len(rs.Values))
 		for _, row := range rs.Values {
-			k, err := keys.Value(row[at])
-			if err != nil {
+			k, ok := keyText(kind, row[at])
+			if !ok {
 				return nil, errNoStore
 			}
 			byID[k] = row

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
+	"github.com/hydracache/hydracache/internal/keytext"
 	"github.com/hydracache/hydracache/internal/sqlstmt"
 	"github.com/hydracache/hydracache/keys"
 )
@@ -142,8 +143,16 @@ func (w *writeSet) addKey(table string, argv []any, i int) bool {
 	if err != nil {
 		return false
 	}
-	w.tags = append(w.tags, keys.EntityTag(table, v))
+	w.addEntity(table, v)
 	return true
+}
+
+// addEntity adds the tags of the row whose key text is key: under every
+// spelling a read may have cached it (see keytext.Spellings).
+func (w *writeSet) addEntity(table, key string) {
+	for _, s := range keytext.Spellings(key) {
+		w.tags = append(w.tags, keys.EntityTag(table, s))
+	}
 }
 
 // related adds the table and row-epoch tags of every table the foreign
@@ -248,10 +257,10 @@ func (r *watchRows) Scan(dest ...any) error {
 	if b, ok := x.([]byte); ok {
 		// A driver may return a text key as bytes; reads key it by the
 		// argument, a string. Bump both spellings.
-		r.w.tags = append(r.w.tags, keys.EntityTag(r.w.table, string(b)))
+		r.w.addEntity(r.w.table, string(b))
 	}
 	if k, kerr := keys.Value(x); kerr == nil {
-		r.w.tags = append(r.w.tags, keys.EntityTag(r.w.table, k))
+		r.w.addEntity(r.w.table, k)
 	} else {
 		r.w.rows = true
 	}
