@@ -36,8 +36,14 @@ const maxDepth = 32
 //   - pointers are dereferenced.
 //
 // nil, nil pointers, floats, time.Time and other types give an error
-// wrapping [ErrUnsupported]: they make poor or ambiguous keys.
-func Value(v any) (string, error) {
+// wrapping [ErrUnsupported]: they make poor or ambiguous keys. So does a
+// Value or String method that panics.
+func Value(v any) (s string, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = "", fmt.Errorf("%w: key value %T panicked: %v", ErrUnsupported, v, r)
+		}
+	}()
 	return value(v, 0)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -39,10 +40,12 @@ const DefaultRedisOwnWriteWindow = 2 * time.Second
 // Cluster; it never sends FLUSHALL or FLUSHDB. Client-side caching needs
 // RESP3 (Redis 6 or later); SetNX needs Redis 7 (SET with NX and GET).
 type Redis struct {
-	client  rueidis.Client
+	// cl is the connection; nil while a store made by DialRedis waits for
+	// Redis to come up.
+	cl      atomic.Pointer[redisConn]
+	dialing *redisDialer // DialRedis, Redis down at first: connects in the background
 	prefix  string
 	csTTL   time.Duration
-	cluster bool // keys of one batch may live in different slots
 	own     redisOwnWrites
 	local   *redisLocal   // DialRedis only: mirror of client-side cached values
 	owned   bool          // DialRedis made the client: Close closes it
@@ -97,25 +100,66 @@ func NewRedis(client rueidis.Client, opts ...RedisOption) (*Redis, error) {
 	if client == nil {
 		return nil, errors.New("hydracache/store: NewRedis: nil rueidis client")
 	}
+	r, err := newRedis(redisConfigOf(opts))
+	if err != nil {
+		return nil, err
+	}
+	r.connect(client)
+	return r, nil
+}
+
+// redisConfigOf applies opts to the defaults.
+func redisConfigOf(opts []RedisOption) redisConfig {
 	cfg := redisConfig{
-		prefix:  DefaultRedisPrefix,
-		csTTL:   DefaultRedisClientCacheTTL,
-		window:  DefaultRedisOwnWriteWindow,
-		timeout: DefaultRedisTimeout,
+		prefix:     DefaultRedisPrefix,
+		csTTL:      DefaultRedisClientCacheTTL,
+		window:     DefaultRedisOwnWriteWindow,
+		timeout:    DefaultRedisTimeout,
+		localBytes: DefaultRedisLocalBytes,
 	}
 	for _, opt := range opts {
 		opt(&cfg)
 	}
+	return cfg
+}
+
+// newRedis returns a store of cfg with no connection yet.
+func newRedis(cfg redisConfig) (*Redis, error) {
 	if cfg.prefix == "" {
 		return nil, errors.New("hydracache/store: NewRedis: empty key prefix (Clear would delete every key)")
 	}
 	if cfg.window <= 0 {
 		return nil, fmt.Errorf("hydracache/store: NewRedis: own-write window must be positive, got %v", cfg.window)
 	}
-	r := &Redis{client: client, prefix: cfg.prefix, csTTL: cfg.csTTL,
-		cluster: client.Mode() == rueidis.ClientModeCluster, timeout: cfg.timeout}
+	r := &Redis{prefix: cfg.prefix, csTTL: cfg.csTTL, timeout: cfg.timeout}
 	r.own.window = cfg.window
 	return r, nil
+}
+
+// redisConn is a store's rueidis client and what the store needs to know
+// of it.
+type redisConn struct {
+	rueidis.Client
+	cluster bool // keys of one batch may live in different slots
+}
+
+// connect makes client the store's connection.
+func (r *Redis) connect(client rueidis.Client) {
+	r.cl.Store(&redisConn{Client: client, cluster: client.Mode() == rueidis.ClientModeCluster})
+}
+
+// ErrRedisUnavailable is wrapped by the errors of a store made by
+// DialRedis while Redis could not be reached; core then reads the
+// database, as for any store failure, until the store connects.
+var ErrRedisUnavailable = errors.New("hydracache/store: redis not connected yet")
+
+// conn returns the store's connection, or ErrRedisUnavailable while a
+// DialRedis store has none.
+func (r *Redis) conn() (*redisConn, error) {
+	if c := r.cl.Load(); c != nil {
+		return c, nil
+	}
+	return nil, ErrRedisUnavailable
 }
 
 // DefaultDialConnWriteTimeout is the rueidis ConnWriteTimeout DialRedis
@@ -146,10 +190,7 @@ func WithLocalBytes(n int64) RedisOption {
 // opt still runs. A zero opt.ConnWriteTimeout becomes
 // DefaultDialConnWriteTimeout.
 func DialRedis(opt rueidis.ClientOption, opts ...RedisOption) (*Redis, error) {
-	cfg := redisConfig{localBytes: DefaultRedisLocalBytes}
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg := redisConfigOf(opts)
 	if cfg.localBytes < 0 {
 		return nil, fmt.Errorf("hydracache/store: DialRedis: negative local bytes %d", cfg.localBytes)
 	}
@@ -173,39 +214,54 @@ func DialRedis(opt rueidis.ClientOption, opts ...RedisOption) (*Redis, error) {
 			}
 		}
 	}
-	client, err := rueidis.NewClient(opt)
+	r, err := newRedis(cfg)
 	if err != nil {
-		if local != nil {
-			local.close()
-		}
-		return nil, fmt.Errorf("hydracache/store: DialRedis: %w", err)
-	}
-	r, err := NewRedis(client, opts...)
-	if err != nil {
-		client.Close()
 		if local != nil {
 			local.close()
 		}
 		return nil, err
 	}
 	r.local, r.own.local, r.owned = local, local, true
+	client, err := rueidis.NewClient(opt)
+	switch {
+	case err == nil:
+		r.connect(client)
+	case unreachable(err):
+		// Redis is down: serve as a failing store does (reads go to the
+		// database) and connect when it comes up.
+		r.dialing = startDialer(r, opt)
+	default:
+		if local != nil {
+			local.close()
+		}
+		return nil, fmt.Errorf("hydracache/store: DialRedis: %w", err)
+	}
 	return r, nil
 }
 
 // Close closes the client if DialRedis made it, and stops the mirror's
 // maintenance. A store from NewRedis leaves its client to the caller.
 func (r *Redis) Close() error {
+	if r.dialing != nil {
+		r.dialing.stop()
+	}
 	if r.local != nil {
 		r.local.close()
 	}
-	if r.owned {
-		r.client.Close()
+	if c := r.cl.Load(); r.owned && c != nil {
+		c.Close()
 	}
 	return nil
 }
 
-// Client returns the rueidis client the store uses.
-func (r *Redis) Client() rueidis.Client { return r.client }
+// Client returns the rueidis client the store uses; nil while a store made
+// by DialRedis has not connected yet.
+func (r *Redis) Client() rueidis.Client {
+	if c := r.cl.Load(); c != nil {
+		return c.Client
+	}
+	return nil
+}
 
 // Prefix returns the prefix of every key the store touches.
 func (r *Redis) Prefix() string { return r.prefix }
@@ -259,11 +315,15 @@ func (r *Redis) Get(ctx context.Context, key any) (any, error) {
 
 // get reads one prefixed key, from the client-side cache when that is safe.
 func (r *Redis) get(ctx context.Context, k string) (string, bool, error) {
+	c, err := r.conn()
+	if err != nil {
+		return "", false, fmt.Errorf("hydracache/store: redis get %q: %w", k, err)
+	}
 	ctx, lazy := r.lazyCtx(ctx)
 	defer lazy.release()
 	if r.csTTL > 0 && !r.own.bypassAll() {
 		mark := r.own.lookup(k)
-		v, found, err := redisString(r.client.DoCache(ctx, r.client.B().Get().Key(k).Cache(), r.csTTL))
+		v, found, err := redisString(c.DoCache(ctx, c.B().Get().Key(k).Cache(), r.csTTL))
 		if err != nil {
 			return "", false, fmt.Errorf("hydracache/store: redis get %q: %w", k, err)
 		}
@@ -271,7 +331,7 @@ func (r *Redis) get(ctx context.Context, k string) (string, bool, error) {
 			return v, found, nil
 		}
 	}
-	v, found, err := redisString(r.client.Do(ctx, r.client.B().Get().Key(k).Build()))
+	v, found, err := redisString(c.Do(ctx, c.B().Get().Key(k).Build()))
 	if err != nil {
 		return "", false, fmt.Errorf("hydracache/store: redis get %q: %w", k, err)
 	}
@@ -294,13 +354,17 @@ func redisString(res rueidis.RedisResult) (string, bool, error) {
 // when it has none). It always asks the server, in one round trip: a
 // remaining TTL cannot be served from the client-side cache.
 func (r *Redis) GetWithTTL(ctx context.Context, key any) (any, time.Duration, error) {
+	c, err := r.conn()
+	if err != nil {
+		return nil, 0, fmt.Errorf("hydracache/store: redis get with ttl: %w", err)
+	}
 	k, err := r.fullKey(key)
 	if err != nil {
 		return nil, 0, fmt.Errorf("hydracache/store: redis get with ttl: %w", err)
 	}
 	ctx, cancel := r.timeoutCtx(ctx)
 	defer cancel()
-	res := r.client.DoMulti(ctx, r.client.B().Get().Key(k).Build(), r.client.B().Pttl().Key(k).Build())
+	res := c.DoMulti(ctx, c.B().Get().Key(k).Build(), c.B().Pttl().Key(k).Build())
 	v, found, err := redisString(res[0])
 	if err != nil {
 		return nil, 0, fmt.Errorf("hydracache/store: redis get %q: %w", k, err)
@@ -339,10 +403,17 @@ func (r *Redis) getMulti(ctx context.Context, keys []string, pre *redisPrepared)
 	if len(keys) == 0 {
 		return out, nil
 	}
+	c, err := r.conn()
+	if err != nil {
+		return nil, fmt.Errorf("hydracache/store: redis get %d keys: %w", len(keys), err)
+	}
+	if pre != nil && pre.c != c {
+		pre = nil // prepared before the store connected
+	}
 	if r.csTTL <= 0 || r.own.bypassAll() {
 		ctx, lazy := r.lazyCtx(ctx)
 		defer lazy.release()
-		if err := r.getMultiDirect(ctx, keys, nil, out); err != nil {
+		if err := r.getMultiDirect(ctx, c, keys, nil, out); err != nil {
 			return nil, err
 		}
 		return out, nil
@@ -356,7 +427,7 @@ func (r *Redis) getMulti(ctx context.Context, keys []string, pre *redisPrepared)
 	if r.local == nil {
 		ctx, lazy := r.lazyCtx(ctx) // not started by a client-side cache hit
 		defer lazy.release()
-		if err := r.getMultiCached(ctx, keys, full, nil, out, pre); err != nil {
+		if err := r.getMultiCached(ctx, c, keys, full, nil, out, pre); err != nil {
 			return nil, err
 		}
 		return out, nil
@@ -379,7 +450,7 @@ func (r *Redis) getMulti(ctx context.Context, keys []string, pre *redisPrepared)
 	}
 	ctx, lazy := r.lazyCtx(ctx)
 	defer lazy.release()
-	if err := r.getMultiCached(ctx, keys, full, missing, out, pre); err != nil {
+	if err := r.getMultiCached(ctx, c, keys, full, missing, out, pre); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -391,7 +462,7 @@ func (r *Redis) getMulti(ctx context.Context, keys []string, pre *redisPrepared)
 // mirrored; values read from the server directly are not (Redis does not
 // track them for us). pre, prepared for keys, may be given only with a nil
 // idx: its commands are then sent instead of new ones.
-func (r *Redis) getMultiCached(ctx context.Context, keys, full []string, idx []int, out [][]byte, pre *redisPrepared) error {
+func (r *Redis) getMultiCached(ctx context.Context, c *redisConn, keys, full []string, idx []int, out [][]byte, pre *redisPrepared) error {
 	var gen uint64
 	if r.local != nil {
 		gen = r.local.begin()
@@ -415,13 +486,13 @@ func (r *Redis) getMultiCached(ctx context.Context, keys, full []string, idx []i
 		if pre != nil {
 			cmd = pre.one
 		} else {
-			cmd = r.client.B().Get().Key(sub[0]).Cache()
+			cmd = c.B().Get().Key(sub[0]).Cache()
 		}
-		res := r.client.DoCache(ctx, cmd, r.csTTL)
+		res := c.DoCache(ctx, cmd, r.csTTL)
 		if err := r.accept(0, sub[0], res, vals, &recheck); err != nil {
 			return err
 		}
-	} else if r.cluster {
+	} else if c.cluster {
 		// MGET cannot cross slots on a cluster: DoMultiCache groups the GETs
 		// per slot and node.
 		var cmds []rueidis.CacheableTTL
@@ -430,10 +501,10 @@ func (r *Redis) getMultiCached(ctx context.Context, keys, full []string, idx []i
 		} else {
 			cmds = make([]rueidis.CacheableTTL, len(sub))
 			for j, k := range sub {
-				cmds[j] = rueidis.CT(r.client.B().Get().Key(k).Cache(), r.csTTL)
+				cmds[j] = rueidis.CT(c.B().Get().Key(k).Cache(), r.csTTL)
 			}
 		}
-		for j, res := range r.client.DoMultiCache(ctx, cmds...) {
+		for j, res := range c.DoMultiCache(ctx, cmds...) {
 			if err := r.accept(j, sub[j], res, vals, &recheck); err != nil {
 				return err
 			}
@@ -448,9 +519,9 @@ func (r *Redis) getMultiCached(ctx context.Context, keys, full []string, idx []i
 		if pre != nil {
 			cmd = pre.one
 		} else {
-			cmd = r.client.B().Mget().Key(sub...).Cache()
+			cmd = c.B().Mget().Key(sub...).Cache()
 		}
-		msgs, err := r.client.DoCache(ctx, cmd, r.csTTL).ToArray()
+		msgs, err := c.DoCache(ctx, cmd, r.csTTL).ToArray()
 		if err != nil {
 			return fmt.Errorf("hydracache/store: redis mget %d keys: %w", len(sub), err)
 		}
@@ -476,7 +547,7 @@ func (r *Redis) getMultiCached(ctx context.Context, keys, full []string, idx []i
 				subKeys[j] = keys[i]
 			}
 		}
-		if err := r.getMultiDirect(ctx, subKeys, recheck, vals); err != nil {
+		if err := r.getMultiDirect(ctx, c, subKeys, recheck, vals); err != nil {
 			return err
 		}
 	}
@@ -530,7 +601,7 @@ func (r *Redis) accept(i int, full string, res rueidis.RedisResult, out [][]byte
 
 // getMultiDirect reads keys[i] for each i in idx (all keys when idx is nil)
 // from the server, bypassing the client-side cache, into out.
-func (r *Redis) getMultiDirect(ctx context.Context, keys []string, idx []int, out [][]byte) error {
+func (r *Redis) getMultiDirect(ctx context.Context, c *redisConn, keys []string, idx []int, out [][]byte) error {
 	if idx == nil {
 		idx = make([]int, len(keys))
 		for i := range idx {
@@ -539,9 +610,9 @@ func (r *Redis) getMultiDirect(ctx context.Context, keys []string, idx []int, ou
 	}
 	cmds := make(rueidis.Commands, len(idx))
 	for j, i := range idx {
-		cmds[j] = r.client.B().Get().Key(r.prefix + keys[i]).Build()
+		cmds[j] = c.B().Get().Key(r.prefix + keys[i]).Build()
 	}
-	for j, res := range r.client.DoMulti(ctx, cmds...) {
+	for j, res := range c.DoMulti(ctx, cmds...) {
 		v, found, err := redisString(res)
 		if err != nil {
 			return fmt.Errorf("hydracache/store: redis get %q: %w", r.prefix+keys[idx[j]], err)
@@ -587,12 +658,12 @@ func redisPX(ttl time.Duration) (int64, error) {
 }
 
 // setCmd builds SET k v [PX ms].
-func (r *Redis) setCmd(k, v string, px int64) rueidis.Completed {
-	c := r.client.B().Set().Key(k).Value(v)
+func setCmd(c *redisConn, k, v string, px int64) rueidis.Completed {
+	s := c.B().Set().Key(k).Value(v)
 	if px > 0 {
-		return c.PxMilliseconds(px).Build()
+		return s.PxMilliseconds(px).Build()
 	}
-	return c.Build()
+	return s.Build()
 }
 
 // Set stores value ([]byte or string, else ErrUnsupportedValue) under key.
@@ -600,6 +671,10 @@ func (r *Redis) setCmd(k, v string, px int64) rueidis.Completed {
 // no expiration or zero means none. store.WithTags returns
 // ErrTagsUnsupported. Other gocache options are ignored.
 func (r *Redis) Set(ctx context.Context, key any, value any, options ...lib.Option) error {
+	c, err := r.conn()
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis set: %w", err)
+	}
 	k, err := r.fullKey(key)
 	if err != nil {
 		return fmt.Errorf("hydracache/store: redis set: %w", err)
@@ -623,7 +698,7 @@ func (r *Redis) Set(ctx context.Context, key any, value any, options ...lib.Opti
 	ctx, cancel := r.timeoutCtx(ctx)
 	defer cancel()
 	mark, gen := r.own.begin(k)
-	err = r.client.Do(ctx, r.setCmd(k, v, px)).Error()
+	err = c.Do(ctx, setCmd(c, k, v, px)).Error()
 	r.own.end(mark, gen, err == nil, false, expected)
 	if err != nil {
 		return fmt.Errorf("hydracache/store: redis set %q: %w", k, err)
@@ -635,22 +710,26 @@ func (r *Redis) Set(ctx context.Context, key any, value any, options ...lib.Opti
 // atomically (SET key value NX GET PX ttl, Redis 7 or later), and returns
 // the value stored afterwards: value itself, or the one already there.
 func (r *Redis) SetNX(ctx context.Context, key string, value []byte, ttl time.Duration) ([]byte, error) {
+	c, err := r.conn()
+	if err != nil {
+		return nil, fmt.Errorf("hydracache/store: redis setnx %q: %w", key, err)
+	}
 	k := r.prefix + key
 	px, err := redisPX(ttl)
 	if err != nil {
 		return nil, fmt.Errorf("hydracache/store: redis setnx %q: %w", k, err)
 	}
-	c := r.client.B().Set().Key(k).Value(rueidis.BinaryString(value)).Nx().Get()
+	set := c.B().Set().Key(k).Value(rueidis.BinaryString(value)).Nx().Get()
 	var cmd rueidis.Completed
 	if px > 0 {
-		cmd = c.PxMilliseconds(px).Build()
+		cmd = set.PxMilliseconds(px).Build()
 	} else {
-		cmd = c.Build()
+		cmd = set.Build()
 	}
 	ctx, cancel := r.timeoutCtx(ctx)
 	defer cancel()
 	mark, gen := r.own.begin(k)
-	old, existed, err := redisString(r.client.Do(ctx, cmd))
+	old, existed, err := redisString(c.Do(ctx, cmd))
 	stored := string(value) // we set it; a copy, since value is the caller's
 	if existed {
 		stored = old
@@ -666,6 +745,10 @@ func (r *Redis) SetNX(ctx context.Context, key string, value []byte, ttl time.Du
 // one pipelined batch of single-key SETs (cluster safe, not atomic as a
 // whole). It returns the first error after all commands ran.
 func (r *Redis) SetMulti(ctx context.Context, keys []string, values [][]byte, ttl time.Duration) error {
+	c, err := r.conn()
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis setmulti: %w", err)
+	}
 	if len(keys) != len(values) {
 		return fmt.Errorf("hydracache/store: redis setmulti: %d keys but %d values", len(keys), len(values))
 	}
@@ -681,13 +764,13 @@ func (r *Redis) SetMulti(ctx context.Context, keys []string, values [][]byte, tt
 	gens := make([]uint64, len(keys))
 	for i, key := range keys {
 		k := r.prefix + key
-		cmds[i] = r.setCmd(k, rueidis.BinaryString(values[i]), px)
+		cmds[i] = setCmd(c, k, rueidis.BinaryString(values[i]), px)
 		marks[i], gens[i] = r.own.begin(k)
 	}
 	ctx, cancel := r.timeoutCtx(ctx)
 	defer cancel()
 	var first error
-	for i, res := range r.client.DoMulti(ctx, cmds...) {
+	for i, res := range c.DoMulti(ctx, cmds...) {
 		err := res.Error()
 		r.own.end(marks[i], gens[i], err == nil, false, string(values[i]))
 		if err != nil && first == nil {
@@ -700,6 +783,10 @@ func (r *Redis) SetMulti(ctx context.Context, keys []string, values [][]byte, tt
 // Delete removes key (UNLINK: the server frees the value in the
 // background). Deleting a missing key is not an error.
 func (r *Redis) Delete(ctx context.Context, key any) error {
+	c, err := r.conn()
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis delete: %w", err)
+	}
 	k, err := r.fullKey(key)
 	if err != nil {
 		return fmt.Errorf("hydracache/store: redis delete: %w", err)
@@ -707,7 +794,7 @@ func (r *Redis) Delete(ctx context.Context, key any) error {
 	ctx, cancel := r.timeoutCtx(ctx)
 	defer cancel()
 	mark, gen := r.own.begin(k)
-	err = r.client.Do(ctx, r.client.B().Unlink().Key(k).Build()).Error()
+	err = c.Do(ctx, c.B().Unlink().Key(k).Build()).Error()
 	r.own.end(mark, gen, err == nil, true, "")
 	if err != nil {
 		return fmt.Errorf("hydracache/store: redis delete %q: %w", k, err)
@@ -729,6 +816,10 @@ func (r *Redis) Invalidate(ctx context.Context, options ...lib.InvalidateOption)
 // while Clear runs may survive. Until the own-write window after Clear has
 // passed, this store's reads skip the client-side cache.
 func (r *Redis) Clear(ctx context.Context) error {
+	c, err := r.conn()
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis clear: %w", err)
+	}
 	r.own.clearing.Add(1)
 	if r.local != nil {
 		r.local.invalidate(nil)
@@ -741,7 +832,7 @@ func (r *Redis) Clear(ctx context.Context) error {
 		r.own.clearing.Add(-1)
 	}()
 	match := redisGlobEscape(r.prefix) + "*"
-	for addr, node := range r.client.Nodes() {
+	for addr, node := range c.Nodes() {
 		var cursor uint64
 		for {
 			sctx, cancel := r.timeoutCtx(ctx) // per round trip: a big keyspace takes many
@@ -753,10 +844,10 @@ func (r *Redis) Clear(ctx context.Context) error {
 			if len(entry.Elements) > 0 {
 				cmds := make(rueidis.Commands, len(entry.Elements))
 				for i, k := range entry.Elements {
-					cmds[i] = r.client.B().Unlink().Key(k).Build()
+					cmds[i] = c.B().Unlink().Key(k).Build()
 				}
 				uctx, cancel := r.timeoutCtx(ctx)
-				results := r.client.DoMulti(uctx, cmds...)
+				results := c.DoMulti(uctx, cmds...)
 				cancel()
 				for i, res := range results {
 					if err := res.Error(); err != nil {

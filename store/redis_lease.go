@@ -19,6 +19,10 @@ var redisReleaseLease = rueidis.NewLuaScript(`if redis.call("GET", KEYS[1]) == A
 // using the same Redis and prefix. ttl must be positive, so that the lease
 // of a holder that died ends.
 func (r *Redis) AcquireLease(ctx context.Context, key string, token []byte, ttl time.Duration) (bool, error) {
+	c, err := r.conn()
+	if err != nil {
+		return false, fmt.Errorf("hydracache/store: redis acquire lease %q: %w", key, err)
+	}
 	k := r.prefix + key
 	if ttl <= 0 {
 		return false, fmt.Errorf("hydracache/store: redis acquire lease %q: TTL %v must be positive", k, ttl)
@@ -29,8 +33,8 @@ func (r *Redis) AcquireLease(ctx context.Context, key string, token []byte, ttl 
 	}
 	ctx, cancel := r.timeoutCtx(ctx)
 	defer cancel()
-	cmd := r.client.B().Set().Key(k).Value(rueidis.BinaryString(token)).Nx().PxMilliseconds(px).Build()
-	err = r.client.Do(ctx, cmd).Error()
+	cmd := c.B().Set().Key(k).Value(rueidis.BinaryString(token)).Nx().PxMilliseconds(px).Build()
+	err = c.Do(ctx, cmd).Error()
 	switch {
 	case err == nil:
 		return true, nil
@@ -43,10 +47,14 @@ func (r *Redis) AcquireLease(ctx context.Context, key string, token []byte, ttl 
 // ReleaseLease deletes key if it still holds token, atomically (a Lua
 // script, single key: cluster safe); otherwise it does nothing.
 func (r *Redis) ReleaseLease(ctx context.Context, key string, token []byte) error {
+	c, err := r.conn()
+	if err != nil {
+		return fmt.Errorf("hydracache/store: redis release lease %q: %w", key, err)
+	}
 	k := r.prefix + key
 	ctx, cancel := r.timeoutCtx(ctx)
 	defer cancel()
-	if err := redisReleaseLease.Exec(ctx, r.client, []string{k}, []string{rueidis.BinaryString(token)}).Error(); err != nil {
+	if err := redisReleaseLease.Exec(ctx, c.Client, []string{k}, []string{rueidis.BinaryString(token)}).Error(); err != nil {
 		return fmt.Errorf("hydracache/store: redis release lease %q: %w", k, err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 // rueidis never recycles them.
 type redisPrepared struct {
 	r    *Redis
+	c    *redisConn // the connection the commands were built for
 	keys []string
 	full []string
 	one  rueidis.Cacheable      // the GET of a single key, or the MGET of all
@@ -25,17 +26,22 @@ type redisPrepared struct {
 func (r *Redis) PrepareGetMulti(keys []string) func(ctx context.Context) ([][]byte, error) {
 	keys = slices.Clone(keys)
 	p := &redisPrepared{r: r, keys: keys, full: r.fullKeys(keys)}
+	c := r.cl.Load()
+	if c == nil {
+		return p.getMulti // not connected yet: read as GetMulti does
+	}
+	p.c = c
 	switch {
 	case len(keys) == 0:
 	case len(keys) == 1:
-		p.one = r.client.B().Get().Key(p.full[0]).Cache().Pin()
-	case r.cluster:
+		p.one = c.B().Get().Key(p.full[0]).Cache().Pin()
+	case c.cluster:
 		p.gets = make([]rueidis.CacheableTTL, len(keys))
 		for i, k := range p.full {
-			p.gets[i] = rueidis.CT(r.client.B().Get().Key(k).Cache().Pin(), r.csTTL)
+			p.gets[i] = rueidis.CT(c.B().Get().Key(k).Cache().Pin(), r.csTTL)
 		}
 	default:
-		p.one = r.client.B().Mget().Key(p.full...).Cache().Pin()
+		p.one = c.B().Mget().Key(p.full...).Cache().Pin()
 	}
 	return p.getMulti
 }

@@ -43,7 +43,12 @@ func (a Annotation) Policy() core.Policy {
 // are left out. A type's table is its entsql.Annotation's Table, else
 // Ent's default name.
 func WithSchemaTypes(types ...ent.Interface) Option {
-	return func(c *config) error {
+	return func(c *config) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("%w: a schema type's Annotations panicked: %v", ErrConfig, r)
+			}
+		}()
 		for _, t := range types {
 			if t == nil {
 				return fmt.Errorf("%w: nil schema type", ErrConfig)

@@ -230,8 +230,17 @@ func (d *Driver) BeginTx(ctx context.Context, opts *sql.TxOptions) (dialect.Tx, 
 	return d.newTx(ctx, tx), nil
 }
 
-func (d *Driver) newTx(ctx context.Context, tx dialect.Tx) *Tx {
-	return &Tx{tx: tx, d: d, buf: d.cache.NewTxBuffer(), ctx: context.WithoutCancel(ctx)}
+// newTx wraps tx. When tx runs statements through ExecContext and
+// QueryContext (Ent's own sql.Tx does), Ent gets a real *sql.Tx of
+// entgo.io/ent/dialect/sql whose parts are the plugin's, so code that
+// type-asserts it (a schema.ApplyHook's conn.(*sql.Tx)) works as without
+// the plugin.
+func (d *Driver) newTx(ctx context.Context, tx dialect.Tx) dialect.Tx {
+	t := &Tx{tx: tx, d: d, buf: d.cache.NewTxBuffer(), ctx: context.WithoutCancel(ctx)}
+	if _, ok := tx.(entsql.ExecQuerier); ok {
+		return &entsql.Tx{Conn: entsql.Conn{ExecQuerier: t}, Tx: t}
+	}
+	return t
 }
 
 // Tx is a transaction of a Driver. It collects the tags of its writes and
@@ -315,7 +324,8 @@ func (t *Tx) Rollback() error {
 }
 
 // rawQuery runs a raw query; a write is read to the end (so it has run to
-// completion), invalidated, and handed back as a replay.
+// completion), invalidated with the keys it returned, and handed back as a
+// replay.
 func rawQuery(ctx context.Context, d *Driver, tx *Tx, qr interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, query string, args []any) (*sql.Rows, error) {
@@ -323,17 +333,17 @@ func rawQuery(ctx context.Context, d *Driver, tx *Tx, qr interface {
 	if !s.writes() {
 		return qr.QueryContext(ctx, query, args...)
 	}
+	if tx == nil {
+		d.refreshSchema(ctx)
+	}
 	w := d.writeSet(s, args)
-	w.rows = true // RETURNING values are not captured here
 	rows, err := qr.QueryContext(ctx, query, args...)
 	if err != nil {
 		d.publish(ctx, tx, w)
 		return nil, err
 	}
-	rs, err := rowset.Record(rows)
+	res := rowset.Capture(rows)
+	w.returned(res)
 	d.publish(ctx, tx, w)
-	if err != nil {
-		return nil, fmt.Errorf("hydraent: read result of %q: %w", query, err)
-	}
-	return rs.Rows(ctx)
+	return res.Rows(ctx)
 }

@@ -98,6 +98,17 @@ func WithAllTables(p core.Policy) Option {
 	}
 }
 
+// entityPolicy returns an entity type's table and policy. A CacheTable or
+// CachePolicy method that panics is a configuration error.
+func entityPolicy(e core.CacheEntity) (table string, p core.Policy, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: entity %T: CacheTable or CachePolicy panicked: %v", ErrConfig, e, r)
+		}
+	}()
+	return tableOf(e), e.CachePolicy(), nil
+}
+
 // tableOf returns the table of an entity type.
 func tableOf(e core.CacheEntity) string {
 	if n, ok := e.(TableNamer); ok {
@@ -137,11 +148,14 @@ func snake(s string) string {
 // resolve turns the options into lookup tables.
 func (c *config) resolve() error {
 	for _, e := range c.entities {
-		table := tableOf(e)
+		table, pol, err := entityPolicy(e)
+		if err != nil {
+			return err
+		}
 		if len(c.tables) > 0 && c.tables[table] == nil {
 			return fmt.Errorf("%w: entity %T maps to table %q, which the schema does not have (add a CacheTable method)", ErrConfig, e, table)
 		}
-		c.policies[table] = e.CachePolicy()
+		c.policies[table] = pol
 	}
 	for _, a := range c.annotated {
 		if len(c.tables) > 0 && c.tables[a.table] == nil {

@@ -8,6 +8,7 @@ import (
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
 
+	"github.com/hydracache/hydracache/core/rowset"
 	"github.com/hydracache/hydracache/internal/keytext"
 	"github.com/hydracache/hydracache/internal/sqlstmt"
 	"github.com/hydracache/hydracache/keys"
@@ -216,6 +217,34 @@ func (d *Driver) writeQuery(ctx context.Context, q dialect.ExecQuerier, tx *Tx, 
 	}
 	rows.ColumnScanner = &watchRows{ColumnScanner: rows.ColumnScanner, d: d, ctx: ctx, tx: tx, w: w}
 	return nil
+}
+
+// returned adds the keys of the rows a write returned, read to the end by
+// rowset.Capture; keys it cannot read leave the row epoch to bump.
+func (w *writeSet) returned(res *rowset.Result) {
+	if w.capture < 0 {
+		w.rows = true
+		return
+	}
+	if res.Err != nil {
+		w.rows = true // some returned keys were never read
+	}
+	col := w.capture // RETURNING's columns are the result's
+	if col >= len(res.Columns) {
+		w.rows = true
+		return
+	}
+	for _, row := range res.Values {
+		v := row[col]
+		if b, ok := v.([]byte); ok {
+			w.addEntity(w.table, string(b)) // a text key read back as bytes
+		}
+		if k, err := keys.Value(v); err == nil {
+			w.addEntity(w.table, k)
+		} else {
+			w.rows = true
+		}
+	}
 }
 
 // watchRows collects the keys a write returns and publishes the write's

@@ -195,7 +195,7 @@ func (p *Plugin) readMany(db *gorm.DB, m *model, ks keyShape) {
 		return out, nil
 	})
 	if err != nil {
-		if errors.Is(err, errNoStore) {
+		if errors.Is(err, errNoStore) || errors.Is(err, core.ErrLoaderPanic) {
 			p.origQuery(db)
 			return
 		}

@@ -59,8 +59,7 @@ func (p *Plugin) modelOf(s *schema.Schema) *model {
 	switch {
 	case p.cfg.skip[m.table]:
 	case reflect.PointerTo(s.ModelType).Implements(cacheEntityType):
-		m.cache = true
-		m.policy = reflect.New(s.ModelType).Interface().(core.CacheEntity).CachePolicy()
+		m.policy, m.cache = p.policyOf(s)
 	case p.cfg.defaultPolicy != nil:
 		m.cache = true
 		m.policy = *p.cfg.defaultPolicy
@@ -107,6 +106,18 @@ func (p *Plugin) modelOf(s *schema.Schema) *model {
 	}
 	actual, _ := p.models.LoadOrStore(s, m)
 	return actual.(*model)
+}
+
+// policyOf calls the model's CachePolicy method. A method that panics
+// leaves the model uncached (reads go to the database) and is logged.
+func (p *Plugin) policyOf(s *schema.Schema) (pol core.Policy, ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.warn("policy:"+s.Table, "hydragorm: CachePolicy panicked; the model is not cached", "model", s.Name, "panic", r)
+			pol, ok = core.Policy{}, false
+		}
+	}()
+	return reflect.New(s.ModelType).Interface().(core.CacheEntity).CachePolicy(), true
 }
 
 // tableTag returns the namespaced table tag of a normalised table name,

@@ -165,7 +165,7 @@ func (p *Plugin) collection(db *gorm.DB, scope keys.Scope, pol core.Policy, out 
 		}
 		rs, err := rowset.Record(rows)
 		if err != nil {
-			return nil, err
+			return nil, errNoStore // GORM runs the statement again and reports its own error
 		}
 		mine.Store(rs)
 		b, err := rs.MarshalBinary()
@@ -194,7 +194,7 @@ func (p *Plugin) finish(db *gorm.DB, raw []byte, err error, out sink) {
 			return
 		}
 		out.deliver(db, v.rs)
-	case errors.Is(err, errNoStore):
+	case errors.Is(err, errNoStore), errors.Is(err, core.ErrLoaderPanic):
 		out.fallback(db)
 	case errors.Is(err, core.ErrNotFound):
 		out.deliver(db, &rowset.RowSet{})

@@ -18,6 +18,7 @@ import (
 // unknown, and upserts, which may change rows we cannot name, bump the
 // table's row epoch instead.
 func (p *Plugin) afterCreate(db *gorm.DB) {
+	defer p.recoverWrite(db)
 	if !executed(db) {
 		return
 	}
@@ -84,6 +85,7 @@ func (p *Plugin) afterUpdate(db *gorm.DB) { p.afterChange(db) }
 func (p *Plugin) afterDelete(db *gorm.DB) { p.afterChange(db) }
 
 func (p *Plugin) afterChange(db *gorm.DB) {
+	defer p.recoverWrite(db)
 	if !executed(db) {
 		return
 	}
@@ -230,6 +232,7 @@ func setsKey(stmt *gorm.Statement, cols []string) bool {
 // Row/Rows/Raw().Scan (the Row chain, where DML with RETURNING can
 // arrive) and bumps what it wrote.
 func (p *Plugin) afterRaw(db *gorm.DB) {
+	defer p.recoverWrite(db)
 	if !executed(db) {
 		return
 	}
@@ -289,6 +292,20 @@ func (p *Plugin) refreshAtRoot(db *gorm.DB) {
 	if st, _ := p.locate(db.Statement.ConnPool); st == stateRoot {
 		p.refreshSchema(db.Statement.Context)
 	}
+}
+
+// recoverWrite keeps a panic in a write callback (user code the plugin
+// calls, or a bug) from skipping GORM's commit or rollback, which would
+// leave the transaction open with its locks. What the write changed is
+// then unknown: the namespace is flushed.
+func (p *Plugin) recoverWrite(db *gorm.DB) {
+	r := recover()
+	if r == nil {
+		return
+	}
+	p.warn("panic", "hydragorm: a write callback panicked; the namespace is flushed", "panic", r)
+	defer func() { _ = recover() }()
+	p.record(db, nil, true)
 }
 
 // executed reports whether a write callback's statement may have reached
