@@ -227,14 +227,19 @@ func (c *config) keyColumn(table string) string {
 // keyKind tells what the key column of table holds, from the schema when
 // it is known, else from the Go type of a key value v (Ent passes keys as
 // the generated code types them).
-func (c *config) keyKind(table string, v any) keytext.Kind {
+//
+// A uuid is one only for PostgreSQL, whose uuid type reads every spelling
+// of a UUID as one value; other databases compare UUIDs as text.
+func (c *config) keyKind(table string, v any, d sqlstmt.Dialect) keytext.Kind {
 	if t := c.tables[table]; t != nil && len(t.PrimaryKey) == 1 {
 		switch t.PrimaryKey[0].Type {
 		case field.TypeInt, field.TypeInt8, field.TypeInt16, field.TypeInt32, field.TypeInt64,
 			field.TypeUint, field.TypeUint8, field.TypeUint16, field.TypeUint32, field.TypeUint64:
 			return keytext.Int
 		case field.TypeUUID:
-			return keytext.UUID
+			if d == sqlstmt.Postgres {
+				return keytext.UUID
+			}
 		}
 		return keytext.Text
 	}
@@ -247,7 +252,7 @@ func (c *config) keyKind(table string, v any) keytext.Kind {
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		return keytext.Int
 	case reflect.Array:
-		if rv.Len() == 16 && rv.Type().Elem().Kind() == reflect.Uint8 {
+		if d == sqlstmt.Postgres && rv.Len() == 16 && rv.Type().Elem().Kind() == reflect.Uint8 {
 			return keytext.UUID
 		}
 	}

@@ -152,7 +152,7 @@ func (d *Driver) readKeys(ctx context.Context, s *stmt, query string, argv []any
 			return false, nil
 		}
 		v := argv[c.Params[0]]
-		id, ok := keyText(d.cfg.keyKind(table, v), v)
+		id, ok := keyText(d.cfg.keyKind(table, v, d.sqlDialect), v)
 		if !ok {
 			return false, nil
 		}
@@ -166,7 +166,7 @@ func (d *Driver) readKeys(ctx context.Context, s *stmt, query string, argv []any
 			return false, nil
 		}
 		v := argv[p]
-		if k := d.cfg.keyKind(table, v); i == 0 {
+		if k := d.cfg.keyKind(table, v, d.sqlDialect); i == 0 {
 			kind = k
 		} else if k != kind {
 			return false, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -91,7 +92,7 @@ func (p *Plugin) readOne(db *gorm.DB, m *model, ks keyShape) {
 	loaded := stmt.SQL.Len() > 0 // the loader was made: GORM logs the statement
 	p.finish(db, raw, err, querySink(p))
 	if !loaded {
-		logHit(db, begin)
+		logHit(db, begin, ks.destKeyed)
 	}
 }
 
@@ -207,7 +208,7 @@ func (p *Plugin) readMany(db *gorm.DB, m *model, ks keyShape) {
 		// would have run.
 		callbacks.BuildQuerySQL(db)
 	} else {
-		defer logHit(db, begin)
+		defer logHit(db, begin, ks.destKeyed)
 	}
 	// found holds the rows found, in key order; hits their decoded entries
 	// while every one of them is a hit: their snapshots may then answer
@@ -255,12 +256,17 @@ func (p *Plugin) readMany(db *gorm.DB, m *model, ks keyShape) {
 
 // logHit hands GORM's logger a read answered from the cache as gorm:query
 // would hand it a database read: the statement (rendered only when the
-// logger asks for it), the rows, the error, the time since begin.
-func logHit(db *gorm.DB, begin time.Time) {
+// logger asks for it, as GORM renders it before the read: with the key of
+// a destination struct only when destKeyed), the rows, the error, the
+// time since begin.
+func logHit(db *gorm.DB, begin time.Time, destKeyed bool) {
 	db.Logger.Trace(db.Statement.Context, begin, func() (string, int64) {
 		tx := db.Session(&gorm.Session{Context: db.Statement.Context})
 		tx.Statement.BuildClauses = db.Statement.BuildClauses
 		tx.Error = nil
+		if rv := tx.Statement.ReflectValue; rv.Kind() == reflect.Struct && !destKeyed {
+			tx.Statement.ReflectValue = reflect.New(rv.Type()).Elem() // filled by the hit since
+		}
 		callbacks.BuildQuerySQL(tx)
 		sql, vars := tx.Statement.SQL.String(), tx.Statement.Vars
 		if filter, ok := db.Logger.(gorm.ParamsFilter); ok {

@@ -6,10 +6,14 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	lib_store "github.com/eko/gocache/lib/v4/store"
+	_ "github.com/glebarez/go-sqlite" // registers "sqlite"
+	"github.com/glebarez/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
@@ -91,51 +95,105 @@ func (t *countingTx) QueryRowContext(ctx context.Context, q string, args ...any)
 // env is one test's databases: plain (no plugin) and cached, on the same
 // schema.
 type env struct {
-	t      testing.TB
-	sqlDB  *sql.DB
-	plain  *gorm.DB
-	cached *gorm.DB
-	cache  *core.Cache
-	plugin *hydragorm.Plugin
-	n      atomic.Int64 // statements through the cached DB's pool
+	t       testing.TB
+	dialect string // "postgres" or "sqlite"
+	sqlDB   *sql.DB
+	plain   *gorm.DB
+	cached  *gorm.DB
+	cache   *core.Cache
+	plugin  *hydragorm.Plugin
+	n       atomic.Int64 // statements through the cached DB's pool
 	// prepared: the cached DB prepares statements, whose executions the
 	// counting pool does not see.
 	prepared bool
 }
 
 func openGorm(t testing.TB, pool gorm.ConnPool, cfg *gorm.Config) *gorm.DB {
+	return openDialect(t, "postgres", pool, cfg)
+}
+
+// openDialect opens GORM on pool with the dialector of dialect.
+func openDialect(t testing.TB, dialect string, pool gorm.ConnPool, cfg *gorm.Config) *gorm.DB {
 	t.Helper()
 	if cfg == nil {
 		cfg = &gorm.Config{}
 	}
-	cfg.Logger = logger.Discard
-	db, err := gorm.Open(postgres.New(postgres.Config{Conn: pool}), cfg)
+	if cfg.Logger == nil {
+		cfg.Logger = logger.Discard
+	}
+	var d gorm.Dialector = postgres.New(postgres.Config{Conn: pool})
+	if dialect == "sqlite" {
+		d = &sqlite.Dialector{Conn: pool}
+	}
+	db, err := gorm.Open(d, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return db
 }
 
+// openSQL opens a database of this test alone: a PostgreSQL schema, or a
+// SQLite file with foreign keys enforced.
+func openSQL(t testing.TB, dialect string) *sql.DB {
+	t.Helper()
+	if dialect == "postgres" {
+		db, _ := testenv.Postgres(t)
+		return db
+	}
+	path := filepath.Join(t.TempDir(), "gorm.db")
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// dialects are the databases the transparency tests run on.
+var dialects = []string{"postgres", "sqlite"}
+
+// forDialects runs f as a subtest per dialect.
+func forDialects(t *testing.T, f func(t *testing.T, dialect string)) {
+	for _, d := range dialects {
+		t.Run(d, func(t *testing.T) { f(t, d) })
+	}
+}
+
 func newEnv(t testing.TB, cfg *gorm.Config, opts ...hydragorm.Option) *env {
 	t.Helper()
-	sqlDB, _ := testenv.Postgres(t)
-	e := &env{t: t, sqlDB: sqlDB}
-	e.plain = openGorm(t, sqlDB, nil)
+	e := newBareEnv(t, "postgres", cfg, opts...)
+	if err := e.plain.AutoMigrate(&Company{}, &User{}, &Pet{}, &Language{}, &Plain{}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// newBareEnv is a plain and a cached DB on a new database of dialect,
+// nothing migrated, with a memory store.
+func newBareEnv(t testing.TB, dialect string, cfg *gorm.Config, opts ...hydragorm.Option) *env {
+	t.Helper()
 	st, err := store.NewMemory()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return newStoreEnv(t, dialect, st, cfg, opts...)
+}
+
+// newStoreEnv is newBareEnv on store st.
+func newStoreEnv(t testing.TB, dialect string, st lib_store.StoreInterface, cfg *gorm.Config, opts ...hydragorm.Option) *env {
+	t.Helper()
+	sqlDB := openSQL(t, dialect)
+	e := &env{t: t, dialect: dialect, sqlDB: sqlDB}
+	e.plain = openDialect(t, dialect, sqlDB, nil)
+	var err error
 	e.cache, err = core.New(st, core.WithNamespace(testenv.Name(t)), core.WithTTLJitter(0))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = e.cache.Close() })
-	e.cached = openGorm(t, counting{db: sqlDB, n: &e.n}, cfg)
+	e.cached = openDialect(t, dialect, counting{db: sqlDB, n: &e.n}, cfg)
 	e.plugin = hydragorm.New(e.cache, append([]hydragorm.Option{hydragorm.WithNamespace("t")}, opts...)...)
 	if err := e.cached.Use(e.plugin); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.plain.AutoMigrate(&Company{}, &User{}, &Pet{}, &Language{}, &Plain{}); err != nil {
 		t.Fatal(err)
 	}
 	return e

@@ -19,6 +19,9 @@ type keyShape struct {
 	strs  []string // their canonical key texts; nil for a single key
 	one   string   // the canonical key text of a single key
 	limit bool     // LIMIT 1: only the first row that exists
+	// destKeyed: the destination struct held a key before the read, which
+	// GORM renders as a condition too.
+	destKeyed bool
 }
 
 // keyLookup recognises a read by primary key from the statement's
@@ -34,11 +37,13 @@ func (p *Plugin) keyLookup(db *gorm.DB, m *model) (keyShape, bool) {
 	if !ok {
 		return keyShape{}, false
 	}
-	vals, ok := withDestKey(stmt, m, c.vals, c.found)
+	vals, keyed, ok := withDestKey(stmt, m, c.vals, c.found)
 	if !ok {
 		return keyShape{}, false
 	}
-	return p.shapeKeys(m, vals, c)
+	ks, ok := p.shapeKeys(m, vals, c)
+	ks.destKeyed = keyed
+	return ks, ok
 }
 
 // plainLookup reports whether a statement reads whole rows of its model
@@ -127,26 +132,26 @@ func keyClausesOf(stmt *gorm.Statement, m *model) (keyClauses, bool) {
 // withDestKey adds the key of a destination struct, which BuildQuerySQL
 // adds as a condition: First(&u, 1) with u read before holds the key
 // twice. Two different keys find no row: SQL says so.
-func withDestKey(stmt *gorm.Statement, m *model, vals []any, found int) ([]any, bool) {
+func withDestKey(stmt *gorm.Statement, m *model, vals []any, found int) (out []any, keyed, ok bool) {
 	rv := stmt.ReflectValue
 	if rv.Kind() == reflect.Struct {
 		if v, zero := m.pk.ValueOf(stmt.Context, rv); !zero {
 			if found == 1 {
 				sv, err := keys.Value(v)
 				if err != nil || len(vals) != 1 {
-					return nil, false
+					return nil, false, false
 				}
 				if kv, err := keys.Value(vals[0]); err != nil || kv != sv {
-					return nil, false
+					return nil, false, false
 				}
 			}
-			return []any{v}, true
+			return []any{v}, true, true
 		}
 	}
 	if found != 1 || len(vals) == 0 {
-		return nil, false
+		return nil, false, false
 	}
-	return vals, true
+	return vals, false, true
 }
 
 // keyText returns the canonical text of a key value of m, or false when

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hydracache/hydracache/core"
 	"github.com/hydracache/hydracache/internal/keytext"
+	"github.com/hydracache/hydracache/internal/sqlstmt"
 	"github.com/hydracache/hydracache/keys"
 )
 
@@ -70,7 +71,7 @@ func (p *Plugin) modelOf(s *schema.Schema) *model {
 	}
 	if len(s.PrimaryFields) == 1 {
 		m.pk = s.PrimaryFields[0]
-		m.pkKind = keyKind(m.pk)
+		m.pkKind = keyKind(m.pk, p.sqlDialect)
 	}
 	m.entityOK = true
 	for _, c := range s.QueryClauses {
@@ -161,17 +162,17 @@ func (p *Plugin) skipped(tables []string) bool {
 }
 
 // keyKind tells what a key field's column holds: an integer for the
-// integer kinds, a uuid for a field of type uuid (by its GORM type or a
-// 16-byte array such as uuid.UUID), text otherwise.
-func keyKind(f *schema.Field) keytext.Kind {
+// integer kinds; for PostgreSQL, whose uuid type reads every spelling of a
+// UUID as one value, a uuid for a field of type uuid (by its GORM type or
+// a 16-byte array such as uuid.UUID); text otherwise (other databases
+// keep a UUID as text and compare it as text).
+func keyKind(f *schema.Field, d sqlstmt.Dialect) keytext.Kind {
 	t := f.FieldType
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	switch {
-	case strings.Contains(strings.ToLower(string(f.DataType)), "uuid"):
-		return keytext.UUID
-	case t.Kind() == reflect.Array && t.Len() == 16 && t.Elem().Kind() == reflect.Uint8:
+	if d == sqlstmt.Postgres && (strings.Contains(strings.ToLower(string(f.DataType)), "uuid") ||
+		t.Kind() == reflect.Array && t.Len() == 16 && t.Elem().Kind() == reflect.Uint8) {
 		return keytext.UUID
 	}
 	switch t.Kind() {
