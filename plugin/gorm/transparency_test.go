@@ -197,6 +197,24 @@ func TestQueryChainWritesBump(t *testing.T) {
 				}
 				return rows.Err()
 			}},
+			{"Raw Rows, a read before they are closed", func(db *gorm.DB) error {
+				rows, err := db.Raw(upd, 1).Rows()
+				if err != nil {
+					return err
+				}
+				// A read in between must not cache what the statement, not
+				// yet complete, has not committed.
+				var a Acct
+				if err := db.First(&a, 1).Error; err != nil {
+					return err
+				}
+				for rows.Next() {
+				}
+				if err := rows.Err(); err != nil {
+					return err
+				}
+				return rows.Close()
+			}},
 		}
 		if dialect == "postgres" {
 			writes = append(writes, struct {
@@ -591,9 +609,9 @@ type traceLog struct {
 }
 
 func (l *traceLog) LogMode(logger.LogLevel) logger.Interface { return l }
-func (l *traceLog) Info(context.Context, string, ...any)    {}
-func (l *traceLog) Warn(context.Context, string, ...any)    {}
-func (l *traceLog) Error(context.Context, string, ...any)   {}
+func (l *traceLog) Info(context.Context, string, ...any)     {}
+func (l *traceLog) Warn(context.Context, string, ...any)     {}
+func (l *traceLog) Error(context.Context, string, ...any)    {}
 func (l *traceLog) Trace(_ context.Context, _ time.Time, fc func() (string, int64), err error) {
 	sql, rows := fc()
 	l.mu.Lock()
