@@ -247,3 +247,74 @@ func FuzzFast(f *testing.F) {
 		}
 	})
 }
+
+// keeper is a Scanner that keeps the bytes it is given, as
+// gorm.io/datatypes.JSON does.
+type keeper struct{ b []byte }
+
+func (k *keeper) Scan(src any) error {
+	k.b, _ = src.([]byte)
+	return nil
+}
+
+// TestReplayBytesAreTheCallers: a Scanner that keeps and then changes the
+// bytes it was given changes nothing a later replay of the same RowSet
+// hands out, on the fast path and on database/sql's, and neither do
+// *sql.RawBytes destinations.
+func TestReplayBytesAreTheCallers(t *testing.T) {
+	rs := &rowset.RowSet{Columns: []rowset.Column{{Name: "b"}}, Values: [][]driver.Value{{[]byte("json")}}}
+	replays := map[string]func() (interface {
+		Next() bool
+		Scan(...any) error
+		Close() error
+	}, error){
+		"fast": func() (interface {
+			Next() bool
+			Scan(...any) error
+			Close() error
+		}, error) {
+			return rs.Fast(context.Background(), nil), nil
+		},
+		"database/sql": func() (interface {
+			Next() bool
+			Scan(...any) error
+			Close() error
+		}, error) {
+			return rs.Rows(context.Background())
+		},
+	}
+	for name, open := range replays {
+		for _, dest := range []string{"scanner", "rawbytes"} {
+			for i := range 3 {
+				rows, err := open()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !rows.Next() {
+					t.Fatal("no row")
+				}
+				var got []byte
+				switch dest {
+				case "scanner":
+					var k keeper
+					err = rows.Scan(&k)
+					got = k.b
+				case "rawbytes":
+					var rb sql.RawBytes
+					err = rows.Scan(&rb)
+					got = rb
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if string(got) != "json" {
+					t.Fatalf("%s, %s, replay %d: %q: an earlier caller's change reached it", name, dest, i, got)
+				}
+				for j := range got {
+					got[j] = 'X'
+				}
+				_ = rows.Close()
+			}
+		}
+	}
+}
