@@ -3,6 +3,7 @@ module github.com/hydracache/hydracache
 go 1.25.0
 
 require (
+	ariga.io/atlas v0.32.1-0.20250325101103-175b25e1c1b9
 	entgo.io/ent v0.14.5
 	github.com/cespare/xxhash/v2 v2.3.0
 	github.com/eko/gocache/lib/v4 v4.2.4
@@ -20,7 +21,6 @@ require (
 )
 
 require (
-	ariga.io/atlas v0.32.1-0.20250325101103-175b25e1c1b9 // indirect
 	github.com/agext/levenshtein v1.2.3 // indirect
 	github.com/apparentlymart/go-textseg/v15 v15.0.0 // indirect
 	github.com/bmatcuk/doublestar v1.3.4 // indirect
