@@ -8,8 +8,8 @@
 # This is the README's test command and exactly what CI (.ci/run) runs for the
 # tests. On a Debian or Ubuntu machine it:
 #
-#   1. checks that Go and a C compiler (needed by -race) are present; it never
-#      downloads Go itself;
+#   1. checks that Go and a C compiler (needed by -race) are present, and
+#      installs gcc with apt-get when it may; it never downloads Go itself;
 #   2. makes sure PostgreSQL and Redis are reachable at the addresses the tests
 #      use by default (see testing/testenv): it installs them with apt-get when
 #      it may (root, or passwordless sudo), starts them when they are down,
@@ -19,11 +19,13 @@
 #   3. runs `go test -race -count=1 -timeout 20m ./... "$@"` (fuzz seed corpora
 #      run as ordinary tests) and exits with its status.
 #
-# When a service cannot be set up, it says what to install or set and still
-# runs the tests, which then skip loudly ("SKIPPED, NEEDS A SERVICE") -- except
-# under CI=true, where a missing service fails the run before the tests start.
-# Under CI=true the tests also run with -v, so every test (and any skip) shows
-# in the log that .ci/run checks.
+# Everything missing (compiler and services) is reported together, in one
+# run, with what to install or set. Without a compiler nothing runs. When a
+# service cannot be set up it still runs the tests, which then skip loudly
+# ("SKIPPED, NEEDS A SERVICE"), and prints how many skipped at the end --
+# except under CI=true, where a missing service fails the run before the
+# tests start. Under CI=true the tests also run with -v, so every test (and
+# any skip) shows in the log that .ci/run checks.
 #
 # Running it again is harmless: everything already in place is left alone.
 set -euo pipefail
@@ -48,8 +50,10 @@ in_ci() {
 	return 1
 }
 
-# Problems that stop a service from being ready; reported before the tests.
+# Problems that stop a service (or the compiler) from being ready; all are
+# reported together, before the tests.
 problems=()
+no_compiler=0
 problem() {
 	warn "$*"
 	problems+=("$*")
@@ -123,17 +127,18 @@ check_go() {
 		return
 	fi
 	if [ "$(go env CGO_ENABLED)" != 1 ] && [ -n "${CGO_ENABLED:-}" ]; then
-		warn "CGO_ENABLED=${CGO_ENABLED} is set, but go test -race needs cgo: unset it."
-		exit 1
+		problem "CGO_ENABLED=${CGO_ENABLED} is set, but go test -race needs cgo: unset it."
+		no_compiler=1
+		return
 	fi
 	if can_apt; then
 		say "go test -race needs a C compiler; installing gcc"
 		apt_install gcc libc6-dev
 	fi
 	if ! cgo_ok; then
-		warn "go test -race needs cgo and a C compiler, and none was found."
-		warn "Install one (Debian/Ubuntu: apt-get install gcc) and run this script again."
-		exit 1
+		# Told with every other missing piece before the tests would run.
+		problem "go test -race needs cgo and a C compiler, and none was found: install one (Debian/Ubuntu: sudo apt-get install gcc) and run this script again."
+		no_compiler=1
 	fi
 }
 
@@ -273,8 +278,13 @@ setup_postgres() {
 				if can_root; then
 					pg_allow_trust || return
 				fi
-			else
+			elif can_root; then
 				problem "PostgreSQL refuses user '$PG_USER' without a password over TCP ($pg_error). Either set HYDRACACHE_POSTGRES_DSN with a password (postgres://user:pass@127.0.0.1:5432/test?sslmode=disable), or rerun with HYDRACACHE_PG_TRUST=1 to let this script add 'host all all 127.0.0.1/32 trust' to pg_hba.conf (local test machines only)."
+				return
+			else
+				# Without root this script cannot edit pg_hba.conf: do not
+				# offer HYDRACACHE_PG_TRUST.
+				problem "PostgreSQL refuses user '$PG_USER' without a password over TCP ($pg_error). Set HYDRACACHE_POSTGRES_DSN with a password (postgres://user:pass@127.0.0.1:5432/test?sslmode=disable), or ask the server's administrator for passwordless access from 127.0.0.1."
 				return
 			fi
 			;;
@@ -379,16 +389,26 @@ setup_postgres
 setup_redis
 
 if [ "${#problems[@]}" -gt 0 ]; then
-	warn "Some services are not ready:"
+	warn "Not ready:"
 	for p in "${problems[@]}"; do
 		warn "  - $p"
 	done
+	if [ "$no_compiler" -eq 1 ]; then
+		warn "Without cgo and a C compiler go test -race cannot run: nothing was tested."
+		exit 1
+	fi
 	if in_ci; then
 		warn "CI=true: integration tests must run, so this is a failure."
 		exit 1
 	fi
 	warn "Running the tests anyway: the integration tests will be SKIPPED (loudly)."
 fi
+
+# Tests skipped for want of a service write a line here (testing/testenv):
+# go test shows skips only with -v, so they are counted at the end.
+skip_log=$(mktemp)
+trap 'rm -f "$skip_log"' EXIT
+export HYDRACACHE_SKIP_LOG="$skip_log"
 
 args=(-race -count=1 -timeout 20m)
 if in_ci; then
@@ -405,10 +425,14 @@ done
 say "go test ${args[*]}${pkgs[*]:+ ${pkgs[*]}}${*:+ $*}"
 status=0
 go test "${args[@]}" "${pkgs[@]}" "$@" || status=$?
-if [ "${#problems[@]}" -gt 0 ]; then
-	# go test prints skip messages only with -v: repeat the warning here.
-	warn "NOTE: ${#problems[@]} service(s) were not ready (see the top of this output):"
-	warn "integration tests were SKIPPED, so passing packages were not fully tested."
+skipped=$(wc -l <"$skip_log" | tr -d ' ')
+if [ "$skipped" -gt 0 ]; then
+	warn "$skipped test(s) SKIPPED, NEEDS A SERVICE (passing packages were not fully tested):"
+	sort "$skip_log" | head -n 20 | while IFS= read -r line; do warn "  - $line"; done
+	[ "$skipped" -le 20 ] || warn "  ... and $((skipped - 20)) more"
+	if [ "${#problems[@]}" -gt 0 ]; then
+		warn "The services not ready are listed at the top of this output."
+	fi
 fi
 if [ "$status" -eq 0 ]; then
 	say "scripts/test.sh: ALL TESTS PASSED"

@@ -56,6 +56,11 @@ func InCI() bool {
 	return v == "true" || v == "1"
 }
 
+// SkipLogEnv names the environment variable that, when set, holds the path
+// of a file to which Unavailable appends one line per test it skips, so
+// that scripts/test.sh can count the skips that go test prints only with -v.
+const SkipLogEnv = "HYDRACACHE_SKIP_LOG"
+
 // Unavailable ends t because service cannot be reached: a skip locally, a
 // failure under CI=true.
 func Unavailable(t testing.TB, service string, err error) {
@@ -64,6 +69,12 @@ func Unavailable(t testing.TB, service string, err error) {
 		service, err, envName(service))
 	if InCI() {
 		t.Fatalf("CI=true: %s", msg)
+	}
+	if path := os.Getenv(SkipLogEnv); path != "" {
+		if f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600); err == nil {
+			_, _ = fmt.Fprintf(f, "%s: %s\n", t.Name(), service)
+			_ = f.Close()
+		}
 	}
 	t.Skipf("SKIPPED, NEEDS A SERVICE: %s", msg)
 }
