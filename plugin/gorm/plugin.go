@@ -46,9 +46,9 @@ type config struct {
 }
 
 // WithDependents declares that a write to table can change the dependent
-// tables through the database itself (triggers, foreign-key actions not
-// declared in GORM tags): every write to table also invalidates reads of
-// them.
+// tables through the database itself in a way its catalog does not show
+// (triggers; foreign-key actions are read from the catalog): every write
+// to table also invalidates reads of them.
 func WithDependents(table string, dependents ...string) Option {
 	return func(c *config) {
 		if c.dependents == nil {
