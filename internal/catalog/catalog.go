@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/hydracache/hydracache/internal/keytext"
 	"github.com/hydracache/hydracache/internal/sqlstmt"
 )
 
@@ -76,7 +77,27 @@ type Snapshot struct {
 	// funcs are PostgreSQL's functions immutable in every overload; nil
 	// when not read.
 	funcs map[string]bool
+	// indexed are, per table, the columns of its indexes (its key
+	// included) whose values compare as their canonical text does.
+	indexed map[string]map[string]keytext.Kind
+	// returning: the database takes RETURNING on UPDATE and DELETE.
+	returning bool
 }
+
+// Indexed returns the indexed columns of table whose values compare as
+// their canonical key text does (integers, text compared byte for byte,
+// PostgreSQL uuids), with what they hold; nil when the snapshot has none.
+// These are the columns the plugins tag reads and writes by value.
+func (s *Snapshot) Indexed(table string) map[string]keytext.Kind {
+	if s == nil {
+		return nil
+	}
+	return s.indexed[table]
+}
+
+// Returning reports whether the database takes RETURNING on UPDATE and
+// DELETE (PostgreSQL; SQLite 3.35 and later).
+func (s *Snapshot) Returning() bool { return s != nil && s.returning }
 
 // NewSnapshot returns a snapshot holding fks, for tests and for schemas
 // given in code.
@@ -296,8 +317,132 @@ func (c *Catalog) load(ctx context.Context) (*Snapshot, error) {
 			return nil, err
 		}
 	}
+	if s.indexed, s.returning, err = c.indexes(ctx); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
+
+// indexes reads the indexed columns of every table and whether the
+// database takes RETURNING.
+func (c *Catalog) indexes(ctx context.Context) (map[string]map[string]keytext.Kind, bool, error) {
+	var query string
+	returning := false
+	switch c.d {
+	case sqlstmt.Postgres:
+		query, returning = postgresIndexed, true
+	case sqlstmt.SQLite:
+		query = sqliteIndexed
+		var v string
+		if err := c.collect(ctx, "SELECT sqlite_version()", []any{&v}, func() error { return nil }); err != nil {
+			return nil, false, err
+		}
+		returning = versionAtLeast(v, 3, 35)
+	case sqlstmt.MySQL:
+		query = mysqlIndexed
+	default:
+		return nil, false, nil
+	}
+	out := map[string]map[string]keytext.Kind{}
+	conflict := map[string]bool{}
+	var table, col, typ, coll string
+	err := c.collect(ctx, query, []any{&table, &col, &typ, &coll}, func() error {
+		t := c.norm(table)
+		k, ok := columnKind(c.d, typ, coll)
+		key := t + "\x00" + col
+		if prev, seen := out[t][col]; !ok || conflict[key] || seen && prev != k {
+			// A type whose values do not compare as their text (or tables
+			// of one name in several schemas that disagree): not tagged.
+			conflict[key] = true
+			if out[t] != nil {
+				delete(out[t], col)
+			}
+			return nil
+		}
+		if out[t] == nil {
+			out[t] = map[string]keytext.Kind{}
+		}
+		out[t][col] = k
+		return nil
+	})
+	return out, returning, err
+}
+
+// columnKind maps a column's type (and collation) to what it holds, and
+// reports false for a type whose values do not compare as their canonical
+// text: booleans and times (their texts differ between drivers), numbers
+// with fractions, text under a collation that folds case.
+func columnKind(d sqlstmt.Dialect, typ, coll string) (keytext.Kind, bool) {
+	t := strings.ToLower(typ)
+	switch d {
+	case sqlstmt.Postgres:
+		switch {
+		case t == "smallint" || t == "integer" || t == "bigint":
+			return keytext.Int, true
+		case t == "uuid":
+			return keytext.UUID, true
+		case t == "text" || strings.HasPrefix(t, "character varying"):
+			// Under a deterministic collation equal texts are equal
+			// bytes; character(n) pads, so 'a' equals 'a  '.
+			return keytext.Text, coll != "nondeterministic"
+		}
+	case sqlstmt.SQLite:
+		c := strings.ToUpper(coll)
+		switch {
+		case strings.Contains(t, "int"):
+			return keytext.Int, true
+		case strings.Contains(t, "char") || strings.Contains(t, "clob") || strings.Contains(t, "text"):
+			return keytext.Text, c == "" || c == "BINARY"
+		}
+	case sqlstmt.MySQL:
+		switch {
+		case strings.HasSuffix(t, "int"):
+			return keytext.Int, true
+		case t == "char" || t == "varchar" || strings.HasSuffix(t, "text"):
+			return keytext.Text, strings.HasSuffix(strings.ToLower(coll), "_bin")
+		}
+	}
+	return 0, false
+}
+
+// versionAtLeast reports whether a dotted version is major.minor or later.
+func versionAtLeast(v string, major, minor int) bool {
+	var a, b int
+	if _, err := fmt.Sscanf(v, "%d.%d", &a, &b); err != nil {
+		return false
+	}
+	return a > major || a == major && b >= minor
+}
+
+// postgresIndexed lists every index column of ordinary tables, with its
+// type and collation ("default" for the database's; the default collation
+// of a database that is not C is not byte order, but equality under the
+// deterministic collations PostgreSQL uses by default is byte equality).
+const postgresIndexed = `SELECT c.relname::text, a.attname::text, format_type(a.atttypid, a.atttypmod),
+ coalesce((SELECT co.collname::text FROM pg_catalog.pg_collation co WHERE co.oid = a.attcollation AND co.collisdeterministic), CASE WHEN a.attcollation = 0 THEN '' ELSE 'nondeterministic' END)
+FROM pg_catalog.pg_index i
+JOIN pg_catalog.pg_class c ON c.oid = i.indrelid AND c.relkind IN ('r', 'p')
+JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum = ANY(i.indkey) AND a.attnum > 0`
+
+// sqliteIndexed lists the columns of every index, and the key of rowid
+// tables (INTEGER PRIMARY KEY has no index of its own), with their
+// declared types and collations.
+const sqliteIndexed = `SELECT m.name, ti.name, ti.type, coalesce(ix.coll, 'BINARY')
+FROM sqlite_master m
+JOIN pragma_index_list(m.name) il
+JOIN pragma_index_xinfo(il.name) ix ON ix.key = 1 AND ix.cid >= 0
+JOIN pragma_table_info(m.name) ti ON ti.cid = ix.cid
+WHERE m.type = 'table'
+UNION ALL
+SELECT m.name, ti.name, ti.type, 'BINARY'
+FROM sqlite_master m JOIN pragma_table_info(m.name) ti ON ti.pk > 0
+WHERE m.type = 'table'`
+
+const mysqlIndexed = `SELECT s.TABLE_NAME, s.COLUMN_NAME, c.DATA_TYPE, coalesce(c.COLLATION_NAME, '')
+FROM information_schema.STATISTICS s
+JOIN information_schema.COLUMNS c ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME
+WHERE s.TABLE_SCHEMA = DATABASE()`
 
 // collect runs query and calls row for each row.
 func (c *Catalog) collect(ctx context.Context, query string, dest []any, row func() error) error {

@@ -61,7 +61,40 @@ func (p *parser) read(i int) *Statement {
 	if i == 0 && p.toks[0].is("SELECT") && !s.Lock && !s.Catalog && len(s.Calls) == 0 && !s.Clock && len(s.Reads) == 1 {
 		p.keyRead(s)
 	}
+	if s.Key == nil && i == 0 && p.toks[0].is("SELECT") && len(s.Reads) == 1 && p.singleSelect() {
+		if w := p.topWhere(); w >= 0 {
+			end := p.clauseEnd(w+1, "GROUP", "ORDER", "LIMIT", "OFFSET", "HAVING", "WINDOW", "FOR", "FETCH", "LOCK")
+			p.where(s, w+1, end)
+		}
+	}
 	return s
+}
+
+// singleSelect reports whether the statement is one SELECT of one FROM:
+// no set operation, no sub-query or second FROM.
+func (p *parser) singleSelect() bool {
+	froms := 0
+	for i, t := range p.toks {
+		switch {
+		case t.is("UNION"), t.is("INTERSECT"), t.is("EXCEPT"), t.is("JOIN"):
+			return false
+		case t.is("SELECT") && i > 0:
+			return false
+		case t.is("FROM") && !p.inCall[i] && !p.at(i-1).is("DISTINCT"):
+			froms++
+		}
+	}
+	return froms == 1
+}
+
+// topWhere returns the index of the WHERE of the outermost SELECT, or -1.
+func (p *parser) topWhere() int {
+	for i, t := range p.toks {
+		if t.is("WHERE") && p.depth[i] == 0 {
+			return i
+		}
+	}
+	return -1
 }
 
 // write finishes a write statement: the targets of data-modifying CTEs
@@ -81,7 +114,7 @@ func (p *parser) write(s *Statement) *Statement {
 	if s.Coarse {
 		s.Conds, s.CondsKnown, s.Cols, s.Rows, s.Key = nil, false, nil, nil, nil
 		if s.Kind == Update {
-			s.SetCols = []string{""} // any column of any target may change
+			s.SetCols, s.SetParams = []string{""}, []int{-1} // any column of any target may change
 		}
 	}
 	s.Calls, s.Clock = p.calls, p.clock
@@ -288,7 +321,7 @@ func (p *parser) keyRead(s *Statement) {
 		KeyRef: strings.TrimSpace(p.query[p.toks[where+1].pos:p.toks[colEnd].pos]),
 		Limit:  limit,
 	}
-	s.Conds = []Cond{{Col: col, Params: params, In: in}}
+	s.Conds = []Cond{{Table: p.qualifier(where + 1), Col: col, Params: params, In: in}}
 	s.CondsKnown = true
 }
 
@@ -296,6 +329,17 @@ func (p *parser) keyRead(s *Statement) {
 func (p *parser) column(i int) (col string, next int, ok bool) {
 	name, _, next, ok := p.name(i)
 	return name, next, ok
+}
+
+// qualifier returns the part before the last of the name at i ("t" of
+// "t"."c"), or "".
+func (p *parser) qualifier(i int) string {
+	q := ""
+	for p.at(i).ident() && p.at(i+1).punct(".") && p.at(i+2).ident() {
+		q = p.at(i).text
+		i += 2
+	}
+	return q
 }
 
 // where parses the conjuncts of a WHERE clause from i (after the WHERE
@@ -314,7 +358,7 @@ func (p *parser) where(s *Statement, i, end int) {
 		}
 		switch {
 		case next+2 == b && p.at(next).punct("=") && p.at(next+1).kind == tParam:
-			s.Conds = append(s.Conds, Cond{Col: col, Params: []int{p.at(next + 1).n}})
+			s.Conds = append(s.Conds, Cond{Table: p.qualifier(a), Col: col, Params: []int{p.at(next + 1).n}})
 		case next+1 < b && p.at(next).is("IN") && p.at(next+1).punct("(") && p.match[next+1] == b-1:
 			var params []int
 			for j := next + 2; j < b-1; j++ {
@@ -326,7 +370,7 @@ func (p *parser) where(s *Statement, i, end int) {
 					return
 				}
 			}
-			s.Conds = append(s.Conds, Cond{Col: col, Params: params, In: true})
+			s.Conds = append(s.Conds, Cond{Table: p.qualifier(a), Col: col, Params: params, In: true})
 		}
 	}
 	d := p.depth[i]

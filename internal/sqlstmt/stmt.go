@@ -71,6 +71,7 @@ func (k Kind) Writes() bool {
 // Cond is a top-level conjunct "col = $n" or "col IN ($n, ...)" of a WHERE
 // clause: the rows the statement touches are among those with these values.
 type Cond struct {
+	Table  string // the column's qualifier as written ("" when unqualified)
 	Col    string // the column, unqualified
 	Params []int  // argument indexes of the values
 	In     bool   // an IN list
@@ -114,9 +115,11 @@ type Statement struct {
 	// Key is set for a read of rows by the values of one column.
 	Key *KeyRead
 
-	// Conds are the top-level key conjuncts of an UPDATE's or DELETE's
-	// WHERE, or of a key read's; CondsKnown is false when WHERE is not a
-	// plain conjunction (an OR at the top, say) or is missing.
+	// Conds are the top-level conjuncts "col = $n" and "col IN (...)" of
+	// an UPDATE's or DELETE's WHERE, or of a SELECT's that reads one table
+	// (no join, sub-query, set operation or CTE); CondsKnown is false when
+	// WHERE is not a plain conjunction (an OR at the top, say) or is
+	// missing. Other conjuncts only narrow the rows further.
 	Conds      []Cond
 	CondsKnown bool
 
@@ -129,7 +132,8 @@ type Statement struct {
 	Returning []string // RETURNING columns ("" for an expression); also for UPDATE and DELETE
 
 	// UPDATE
-	SetCols []string // the assigned columns ("" for a target not understood)
+	SetCols   []string // the assigned columns ("" for a target not understood)
+	SetParams []int    // per SetCols, the argument index of a value that is a lone placeholder, else -1
 	Joined  bool     // UPDATE ... FROM, DELETE ... USING: the rows depend on other tables
 }
 

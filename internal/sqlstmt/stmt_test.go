@@ -167,7 +167,7 @@ func TestWrites(t *testing.T) {
 		{d: Postgres, sql: `UPDATE users SET age = 1 WHERE (id = $1 OR id = $2)`, kind: Update, writes: []string{"users"}, known: true, setCols: []string{"age"}},
 		{d: MySQL, sql: "UPDATE t1 JOIN t2 ON t1.id = t2.t1_id SET t1.a = 1, t2.b = 2", kind: Update, writes: []string{"t1", "t2"}, coarse: true, setCols: []string{""}},
 		{d: MySQL, sql: "UPDATE t1, t2 SET t1.a = t2.a", kind: Update, writes: []string{"t1", "t2"}, coarse: true, setCols: []string{""}},
-		{d: Postgres, sql: `DELETE FROM "users" WHERE "users"."id" = $1`, kind: Delete, writes: []string{"users"}, known: true, conds: []Cond{{Col: "id", Params: []int{0}}}},
+		{d: Postgres, sql: `DELETE FROM "users" WHERE "users"."id" = $1`, kind: Delete, writes: []string{"users"}, known: true, conds: []Cond{{Table: "users", Col: "id", Params: []int{0}}}},
 		{d: Postgres, sql: `DELETE FROM "group_users" WHERE "user_id" = $1 AND "group_id" = $2`, kind: Delete, writes: []string{"group_users"}, known: true,
 			conds: []Cond{{Col: "user_id", Params: []int{0}}, {Col: "group_id", Params: []int{1}}}},
 		{d: Postgres, sql: `DELETE FROM "users"`, kind: Delete, writes: []string{"users"}},
@@ -210,6 +210,39 @@ func TestWrites(t *testing.T) {
 	}
 	if s := Parse(Postgres, `UPDATE "Users" SET name = 'x'`); len(s.Folds) != 0 {
 		t.Errorf("quoted name folded: %+v", *s)
+	}
+}
+
+func TestSelectConds(t *testing.T) {
+	cases := []struct {
+		d     Dialect
+		sql   string
+		known bool
+		conds []Cond
+	}{
+		{Postgres, `SELECT * FROM "comments" WHERE "comments"."article_id" = $1 AND "comments"."deleted_at" IS NULL ORDER BY created_at LIMIT 20`,
+			true, []Cond{{Table: "comments", Col: "article_id", Params: []int{0}}}},
+		{Postgres, `SELECT count(*) FROM "favorites" WHERE user_id = $1 AND article_id = $2`,
+			true, []Cond{{Col: "user_id", Params: []int{0}}, {Col: "article_id", Params: []int{1}}}},
+		{SQLite, "SELECT * FROM `pets` WHERE `pets`.`owner_id` IN (?,?,?)",
+			true, []Cond{{Table: "pets", Col: "owner_id", Params: []int{0, 1, 2}, In: true}}},
+		{Postgres, `SELECT * FROM t WHERE a = $1 OR b = $2`, false, nil},
+		{Postgres, `SELECT * FROM t WHERE (a = $1 OR b = $2) AND c = $3`, true, []Cond{{Col: "c", Params: []int{2}}}},
+		// Not one table: no conjuncts.
+		{Postgres, `SELECT * FROM t JOIN u ON t.id = u.t_id WHERE t.a = $1`, false, nil},
+		{Postgres, `SELECT * FROM t WHERE t.a = $1 AND t.id IN (SELECT t_id FROM u)`, false, nil},
+		{Postgres, `SELECT * FROM t WHERE a = $1 UNION SELECT * FROM t WHERE a = $2`, false, nil},
+		{Postgres, `SELECT * FROM t`, false, nil},
+	}
+	for _, c := range cases {
+		s := Parse(c.d, c.sql)
+		if s.CondsKnown != c.known || !reflect.DeepEqual(s.Conds, c.conds) {
+			t.Errorf("%s:\n got known %v conds %+v", c.sql, s.CondsKnown, s.Conds)
+		}
+	}
+	s := Parse(Postgres, `UPDATE "comments" SET "body" = $1, "article_id" = $2, "n" = "n" + $3 WHERE "id" = $4`)
+	if !slices.Equal(s.SetCols, []string{"body", "article_id", "n"}) || !slices.Equal(s.SetParams, []int{0, 1, -1}) {
+		t.Errorf("set: %q %v", s.SetCols, s.SetParams)
 	}
 }
 

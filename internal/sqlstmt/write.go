@@ -198,16 +198,23 @@ func (p *parser) updateStmt(i0 int) *Statement {
 		case t.punct("("):
 			if expect {
 				s.SetCols = append(s.SetCols, "") // (a, b) = (...): targets not read
+				s.SetParams = append(s.SetParams, -1)
 			}
 		case t.punct(","):
 			expect = true
 			continue
 		case expect:
-			if col, _, ok := p.column(j); ok {
-				s.SetCols = append(s.SetCols, col)
-			} else {
-				s.SetCols = append(s.SetCols, "")
+			col, next, ok := p.column(j)
+			if !ok {
+				col = ""
 			}
+			s.SetCols = append(s.SetCols, col)
+			param := -1
+			if ok && p.at(next).punct("=") && p.at(next+1).kind == tParam &&
+				(next+2 >= end || p.at(next+2).punct(",") && p.depth[next+2] == d) {
+				param = p.at(next + 1).n
+			}
+			s.SetParams = append(s.SetParams, param)
 		}
 		expect = false
 	}

@@ -735,24 +735,24 @@ func TestCancelledContextLikeDatabase(t *testing.T) {
 	forDialects(t, func(t *testing.T, dialect string) {
 		e := newBareEnv(t, dialect, nil)
 		seedAccts(t, e, 2)
-		scan := func(db *gorm.DB) (error, int64) {
+		scan := func(db *gorm.DB) (int64, error) {
 			var out []Acct
 			r := db.Model(&Acct{}).Where("age > ?", 0).Scan(&out)
-			return r.Error, r.RowsAffected
+			return r.RowsAffected, r.Error
 		}
-		find := func(db *gorm.DB) (error, int64) {
+		find := func(db *gorm.DB) (int64, error) {
 			var out []Acct
 			r := db.Where("age > ?", 0).Find(&out)
-			return r.Error, r.RowsAffected
+			return r.RowsAffected, r.Error
 		}
-		for name, read := range map[string]func(*gorm.DB) (error, int64){"Scan": scan, "Find": find} {
-			if err, _ := read(e.cached); err != nil { // warm
+		for name, read := range map[string]func(*gorm.DB) (int64, error){"Scan": scan, "Find": find} {
+			if _, err := read(e.cached); err != nil { // warm
 				t.Fatal(err)
 			}
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
-			werr, wn := read(e.plain.WithContext(ctx))
-			gerr, gn := read(e.cached.WithContext(ctx))
+			wn, werr := read(e.plain.WithContext(ctx))
+			gn, gerr := read(e.cached.WithContext(ctx))
 			if fmt.Sprint(gerr) != fmt.Sprint(werr) || !errors.Is(gerr, context.Canceled) || gn != wn {
 				t.Errorf("%s: got %v, %d; the database path gives %v, %d", name, gerr, gn, werr, wn)
 			}
