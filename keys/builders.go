@@ -10,6 +10,8 @@ const (
 	kindCollection = "q" // entry key of a query result
 	kindTable      = "t" // tag of a whole table
 	kindRows       = "r" // row-epoch tag of a table
+	kindValue      = "v" // tag of a table's rows by one column's value
+	kindColumn     = "c" // tag of every value of one column
 )
 
 // Entity returns the entry key of one row: Join("e", table, pk...). The
@@ -41,7 +43,24 @@ func TableTag(table string) string {
 }
 
 // RowsTag returns the row-epoch tag of a table: Join("r", table). Every
-// entity of the table carries it; bulk writes whose keys are unknown bump it.
+// entity of the table carries it, and every collection tagged by column
+// values; bulk writes whose keys are unknown bump it.
 func RowsTag(table string) string {
 	return join([]string{kindRows, table}, nil)
+}
+
+// ValueTag returns the tag of the rows of table whose column holds value
+// (a canonical key text): Join("v", table, column, value). A collection
+// whose WHERE restricts column to values carries their tags instead of
+// the table's tag; a write bumps the tags of the values its rows held and
+// hold.
+func ValueTag(table, column, value string) string {
+	return join([]string{kindValue, table, column}, []string{value})
+}
+
+// ColumnTag returns the tag of every value of column: Join("c", table,
+// column). Collections tagged by values of the column carry it; a write
+// that cannot tell which values its rows held there bumps it.
+func ColumnTag(table, column string) string {
+	return join([]string{kindColumn, table, column}, nil)
 }

@@ -246,6 +246,12 @@ func New(d sqlstmt.Dialect, query QueryFunc, norm func(string) string) *Catalog 
 	return &Catalog{d: d, query: query, norm: norm, maxAge: time.Minute, retry: 10 * time.Second, now: time.Now}
 }
 
+// Supported reports whether the dialect has a catalog reader: without
+// one there is never a snapshot, and no reader tags by value.
+func (c *Catalog) Supported() bool {
+	return c.d == sqlstmt.Postgres || c.d == sqlstmt.SQLite || c.d == sqlstmt.MySQL
+}
+
 // Current returns the last snapshot loaded, nil when none was.
 func (c *Catalog) Current() *Snapshot {
 	if s := c.cur.Load(); s != nil {

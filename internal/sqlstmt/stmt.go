@@ -134,7 +134,7 @@ type Statement struct {
 	// UPDATE
 	SetCols   []string // the assigned columns ("" for a target not understood)
 	SetParams []int    // per SetCols, the argument index of a value that is a lone placeholder, else -1
-	Joined  bool     // UPDATE ... FROM, DELETE ... USING: the rows depend on other tables
+	Joined    bool     // UPDATE ... FROM, DELETE ... USING: the rows depend on other tables
 }
 
 // Parse reads one statement in dialect d.

@@ -204,6 +204,8 @@ func (p *Plugin) Initialize(db *gorm.DB) error {
 		cb.Create().After("gorm:commit_or_rollback_transaction").Register("hydracache:after_commit", p.afterCommit),
 		cb.Update().After("gorm:commit_or_rollback_transaction").Register("hydracache:after_commit", p.afterCommit),
 		cb.Delete().After("gorm:commit_or_rollback_transaction").Register("hydracache:after_commit", p.afterCommit),
+		cb.Update().After("gorm:save_before_associations").Before("gorm:update").Register("hydracache:before_update", p.beforeChange),
+		cb.Delete().After("gorm:delete_before_associations").Before("gorm:delete").Register("hydracache:before_delete", p.beforeChange),
 		cb.Raw().After("gorm:raw").Register("hydracache:after_raw", p.afterRaw),
 		cb.Row().After("gorm:row").Register("hydracache:after_row", p.afterRaw),
 	} {

@@ -31,7 +31,7 @@ func (c *pool) PrepareContext(ctx context.Context, query string) (*sql.Stmt, err
 }
 
 func (c *pool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return c.inner.ExecContext(ctx, query, args...)
+	return execCapturing(ctx, c.inner, c.p, query, args)
 }
 
 func (c *pool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -109,7 +109,7 @@ func (t *txPool) PrepareContext(ctx context.Context, query string) (*sql.Stmt, e
 }
 
 func (t *txPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.inner.ExecContext(ctx, query, args...)
+	return execCapturing(ctx, t.inner, t.root.p, query, args)
 }
 
 func (t *txPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {

@@ -150,9 +150,17 @@ func (p *Plugin) collection(db *gorm.DB, scope keys.Scope, pol core.Policy, out 
 		out.fallback(db)
 		return
 	}
-	tags := make([]string, len(tables))
+	tags := make([]string, 0, len(tables)+2)
 	for i, t := range tables {
-		tags[i] = p.tableTag(t)
+		if i == 0 && len(s.reads) == 1 && s.CondsKnown {
+			// A read of one table restricted to values of an indexed
+			// column depends on those rows alone.
+			if vt := p.valueTags(stmt.Context, t, s, stmt.Vars); vt != nil {
+				tags = append(tags, vt...)
+				continue
+			}
+		}
+		tags = append(tags, p.tableTag(t))
 	}
 	d := core.Descriptor{Key: scope.Wrap(keys.Collection(fp)), Tags: tags}.WithPolicy(pol)
 

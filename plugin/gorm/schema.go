@@ -11,6 +11,7 @@ import (
 	"github.com/hydracache/hydracache/core"
 	"github.com/hydracache/hydracache/internal/catalog"
 	"github.com/hydracache/hydracache/internal/sqlstmt"
+	"github.com/hydracache/hydracache/internal/valuetag"
 )
 
 // catalogTimeout bounds one load of the database's catalog.
@@ -78,4 +79,17 @@ func (p *Plugin) cacheableRead(ctx context.Context, s *statement, vars []any) bo
 		return core.VolatileAllowed(ctx)
 	}
 	return true
+}
+
+// valueTags returns the value tags a one-table read depends on in place of
+// its table's tag (see valuetag.Read), nil when it has none.
+func (p *Plugin) valueTags(ctx context.Context, table string, s *statement, vars []any) []string {
+	if p.catalog == nil || !p.catalog.Supported() {
+		return nil
+	}
+	vt := valuetag.Read(table, s.Conds, s.CondsKnown, vars, p.schemaForRead(ctx).Indexed(table))
+	for i, t := range vt {
+		vt[i] = p.scope.Wrap(t)
+	}
+	return vt
 }

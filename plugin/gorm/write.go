@@ -2,21 +2,28 @@ package hydragorm
 
 import (
 	"context"
+	"database/sql/driver"
 	"reflect"
 	"strings"
 	"sync"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+	"gorm.io/gorm/schema"
 
+	"github.com/hydracache/hydracache/internal/keytext"
 	"github.com/hydracache/hydracache/internal/sqlstmt"
+	"github.com/hydracache/hydracache/internal/valuetag"
 	"github.com/hydracache/hydracache/keys"
 )
 
-// afterCreate collects the tags of an INSERT: the table, and each new
-// row's entity tag (which may hold a cached not-found). Rows whose key is
-// unknown, and upserts, which may change rows we cannot name, bump the
-// table's row epoch instead.
+// afterCreate collects the tags of an INSERT: the table; each new row's
+// entity tag (which may hold a cached not-found), or the table's row epoch
+// when a key is unknown; the value tags of the new rows (see valuetag).
+// An upsert that changed no row (ON CONFLICT DO NOTHING, all rows there
+// already) changed nothing and bumps nothing. One that may update rows
+// bumps those it names only when its conflict target is the key; else
+// the row epoch.
 func (p *Plugin) afterCreate(db *gorm.DB) {
 	defer p.recoverWrite(db)
 	if !executed(db) {
@@ -28,44 +35,57 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		p.record(db, nil, true)
 		return
 	}
-	tags := []string{p.tableTag(table)}
-	_, upsert := stmt.Clauses["ON CONFLICT"]
-	known := !upsert && stmt.Schema != nil && len(stmt.Schema.PrimaryFields) == 1
-	if known {
-		pk := stmt.Schema.PrimaryFields[0]
-		rv := reflect.Indirect(stmt.ReflectValue)
-		each := func(v reflect.Value) {
-			v = reflect.Indirect(v)
-			if !v.IsValid() || v.Kind() != reflect.Struct {
-				known = false
-				return
-			}
-			val, zero := pk.ValueOf(stmt.Context, v)
-			s, err := keys.Value(val)
-			if zero || err != nil {
-				known = false
-				return
-			}
-			tags = p.appendEntityTags(tags, table, s)
-		}
-		switch rv.Kind() {
-		case reflect.Struct:
-			each(rv)
-		case reflect.Slice, reflect.Array:
-			for i := 0; i < rv.Len() && known; i++ {
-				each(rv.Index(i))
-			}
-		default:
-			known = false // a map: keys unknown
-		}
+	oc, upsert := onConflict(stmt)
+	if upsert && oc.DoNothing && db.Error == nil && db.RowsAffected == 0 {
+		return // every row was there already: nothing changed
 	}
-	if !known {
+	updates := upsert && !oc.DoNothing // existing rows may change
+	p.refreshAtRoot(db)                // before the value tags read the catalog
+	tags := []string{p.tableTag(table)}
+	vw := p.valueWrite(table)
+	single := stmt.Schema != nil && len(stmt.Schema.PrimaryFields) == 1
+	known := stmt.Schema != nil && (!updates || conflictOnKey(stmt.Schema, oc))
+	rv := reflect.Indirect(stmt.ReflectValue)
+	each := func(v reflect.Value) {
+		v = reflect.Indirect(v)
+		if !v.IsValid() || v.Kind() != reflect.Struct {
+			known = false
+			vw.UnknownAll()
+			return
+		}
+		p.structValues(stmt, v, vw)
+		if !single {
+			return
+		}
+		val, zero := stmt.Schema.PrimaryFields[0].ValueOf(stmt.Context, v)
+		s, err := keys.Value(val)
+		if zero || err != nil {
+			known = false
+			return
+		}
+		tags = p.appendEntityTags(tags, table, s)
+	}
+	switch rv.Kind() {
+	case reflect.Struct:
+		each(rv)
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < rv.Len(); i++ {
+			each(rv.Index(i))
+		}
+	default:
+		known = false // a map: keys and values unknown
+		vw.UnknownAll()
+	}
+	if updates {
+		vw.UnknownAll() // the old values of the rows it updated
+	}
+	if !known && (single || stmt.Schema == nil) {
 		tags = append(tags, p.rowsTag(table))
 	}
+	tags = append(tags, p.wrapAll(vw.Tags())...)
 	var cascaded []string
-	if upsert {
+	if updates {
 		// ON CONFLICT ... DO UPDATE may change referenced columns.
-		p.refreshAtRoot(db)
 		cascaded = p.cascades(stmt.Schema, table, false, nil)
 	} else {
 		cascaded = p.cfg.dependents[table]
@@ -74,6 +94,60 @@ func (p *Plugin) afterCreate(db *gorm.DB) {
 		tags = append(tags, p.tableTag(d), p.rowsTag(d))
 	}
 	p.record(db, tags, false)
+}
+
+// onConflict returns the statement's ON CONFLICT clause, if it has one.
+func onConflict(stmt *gorm.Statement) (clause.OnConflict, bool) {
+	c, ok := stmt.Clauses["ON CONFLICT"]
+	if !ok {
+		return clause.OnConflict{}, false
+	}
+	oc, ok := c.Expression.(clause.OnConflict)
+	if !ok {
+		return clause.OnConflict{}, true // not GORM's: assume it updates
+	}
+	return oc, true
+}
+
+// conflictOnKey reports whether an upsert's conflict target is the
+// primary key, so that the rows it updates are the rows it names.
+func conflictOnKey(s *schema.Schema, oc clause.OnConflict) bool {
+	if len(oc.Columns) == 0 || len(oc.Columns) != len(s.PrimaryFields) || oc.OnConstraint != "" {
+		return false
+	}
+	for i, c := range oc.Columns {
+		if c.Name != s.PrimaryFields[i].DBName {
+			return false
+		}
+	}
+	return true
+}
+
+// structValues records a created row's values of the table's indexed
+// columns: a field's value, unknown for a zero field the database fills
+// (a default) and for a column the model has no field for.
+func (p *Plugin) structValues(stmt *gorm.Statement, v reflect.Value, vw *valuetag.Write) {
+	for _, col := range vw.Columns() {
+		f := stmt.Schema.LookUpField(col)
+		if f == nil || f.DBName != col {
+			vw.Unknown(col)
+			continue
+		}
+		val, zero := f.ValueOf(stmt.Context, v)
+		if zero && (f.HasDefaultValue || f.DefaultValueInterface != nil || f.AutoIncrement) {
+			vw.Unknown(col)
+			continue
+		}
+		if dv, ok := val.(driver.Valuer); ok {
+			x, err := dv.Value()
+			if err != nil {
+				vw.Unknown(col)
+				continue
+			}
+			val = x
+		}
+		vw.Value(col, val)
+	}
 }
 
 // afterUpdate and afterDelete collect the tags of an UPDATE or DELETE
@@ -103,6 +177,9 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 	s := p.parse(stmt.SQL.String())
 	cols := setColumns(stmt, s)
 	vals, ok := writeKeys(stmt)
+	if !ok {
+		vals, ok = sqlKeys(stmt, s)
+	}
 	if ok && s.Kind != sqlstmt.Delete && setsKey(stmt, cols) {
 		ok = false // the row moves to a key that may be cached as not found
 	}
@@ -128,9 +205,17 @@ func (p *Plugin) afterChange(db *gorm.DB) {
 			tags = p.appendEntityTags(tags, table, s)
 		}
 	}
-	if !ok {
+	if !ok && (stmt.Schema == nil || len(stmt.Schema.PrimaryFields) == 1) {
+		// Entity entries of rows it does not name may have changed.
 		tags = append(tags, p.rowsTag(table))
 	}
+	vw := p.valueWrite(table)
+	if s.Kind == sqlstmt.Update || s.Kind == sqlstmt.Delete {
+		vw.Change(s.Statement, stmt.Vars, capturedRows(db))
+	} else {
+		vw.UnknownAll()
+	}
+	tags = append(tags, p.wrapAll(vw.Tags())...)
 	p.record(db, tags, false)
 }
 
@@ -174,6 +259,30 @@ func writeKeys(stmt *gorm.Statement) ([]any, bool) {
 		if vals, ok := pkCondition(e, m, stmt.Table); ok {
 			return vals, true
 		}
+	}
+	return nil, false
+}
+
+// sqlKeys returns the key values an UPDATE or DELETE is limited to by a
+// conjunct of its rendered WHERE ("id = ? AND ..." written as a string
+// condition), when its clauses did not say.
+func sqlKeys(stmt *gorm.Statement, s *statement) ([]any, bool) {
+	if stmt.Schema == nil || len(stmt.Schema.PrimaryFields) != 1 || !s.CondsKnown || s.Coarse || s.Joined {
+		return nil, false
+	}
+	pk := stmt.Schema.PrimaryFields[0].DBName
+	for _, c := range s.Conds {
+		if c.Col != pk || c.Table != "" && normTable(c.Table) != normTable(stmt.Table) {
+			continue
+		}
+		vals := make([]any, 0, len(c.Params))
+		for _, i := range c.Params {
+			if i < 0 || i >= len(stmt.Vars) {
+				return nil, false
+			}
+			vals = append(vals, stmt.Vars[i])
+		}
+		return vals, len(vals) > 0
 	}
 	return nil, false
 }
@@ -267,6 +376,19 @@ func (p *Plugin) afterStatement(db *gorm.DB, s *statement) {
 	}
 	for _, t := range s.writes {
 		add(t)
+		vw := p.valueWrite(t)
+		switch {
+		case s.Coarse || len(s.writes) > 1:
+			vw.UnknownAll()
+		case s.Kind == sqlstmt.Insert:
+			vw.Insert(s.Statement, db.Statement.Vars)
+			if s.Upsert {
+				vw.UnknownAll()
+			}
+		default:
+			vw.Change(s.Statement, db.Statement.Vars, nil)
+		}
+		tags = append(tags, p.wrapAll(vw.Tags())...)
 		var cascaded []string
 		switch {
 		case s.Kind == sqlstmt.Delete:
@@ -284,6 +406,34 @@ func (p *Plugin) afterStatement(db *gorm.DB, s *statement) {
 		}
 	}
 	p.record(db, tags, false)
+}
+
+// valueWrite starts the value tags of a write to table, by the catalog's
+// indexed columns: with none known (the catalog not read yet in a
+// database that has one) the write bumps the row epoch, which every
+// value-tagged read carries.
+func (p *Plugin) valueWrite(table string) *valuetag.Write {
+	if p.catalog == nil || !p.catalog.Supported() {
+		return valuetag.NewWrite(table, map[string]keytext.Kind{}) // no read is tagged by value
+	}
+	snap := p.catalog.Current()
+	if snap == nil {
+		return valuetag.NewWrite(table, nil)
+	}
+	idx := snap.Indexed(table)
+	if idx == nil {
+		idx = map[string]keytext.Kind{}
+	}
+	return valuetag.NewWrite(table, idx)
+}
+
+// wrapAll puts tags in the plugin's namespace.
+func (p *Plugin) wrapAll(tags []string) []string {
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		out[i] = p.scope.Wrap(t)
+	}
+	return out
 }
 
 // refreshAtRoot refreshes the catalog view before a write outside any

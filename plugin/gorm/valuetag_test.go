@@ -1,0 +1,141 @@
+package hydragorm_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/hydracache/hydracache/core"
+)
+
+// Comment and Fav are the blog tables of the precise-invalidation tests.
+type Comment struct {
+	ID        uint
+	ArticleID uint `gorm:"index"`
+	Body      string
+}
+
+func (Comment) CachePolicy() core.Policy { return core.Policy{} }
+
+type Fav struct {
+	UserID    uint `gorm:"primaryKey;autoIncrement:false"`
+	ArticleID uint `gorm:"primaryKey;autoIncrement:false;index"`
+}
+
+func (Fav) CachePolicy() core.Policy { return core.Policy{} }
+
+// blog is a test env with comments and favorites on two articles.
+func blog(t *testing.T, dialect string) *env {
+	t.Helper()
+	e := newBareEnv(t, dialect, nil)
+	if err := e.plain.AutoMigrate(&Comment{}, &Fav{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 4; i++ {
+		if err := e.plain.Create(&Comment{ID: uint(i), ArticleID: uint(5 + i%2), Body: fmt.Sprintf("c%d", i)}).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.plain.Create(&[]Fav{{UserID: 1, ArticleID: 5}, {UserID: 2, ArticleID: 6}}).Error; err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// comments lists an article's comment bodies through db.
+func comments(t *testing.T, db *gorm.DB, article int) []string {
+	t.Helper()
+	var cs []Comment
+	if err := db.Where("article_id = ?", article).Order("id").Find(&cs).Error; err != nil {
+		t.Fatal(err)
+	}
+	out := make([]string, len(cs))
+	for i, c := range cs {
+		out[i] = c.Body
+	}
+	return out
+}
+
+func favCount(t *testing.T, db *gorm.DB, article int) int64 {
+	t.Helper()
+	var n int64
+	if err := db.Model(&Fav{}).Where("article_id = ?", article).Count(&n).Error; err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// check reads each article's comments and favorites count through the
+// cache, compares them with the database, and returns which articles'
+// reads reached the database.
+func (e *env) check(t *testing.T, step string) (reloaded []int) {
+	t.Helper()
+	for _, a := range []int{5, 6, 7} {
+		var got []string
+		var n int64
+		if e.statements(func() { got, n = comments(t, e.cached, a), favCount(t, e.cached, a) }) > 0 {
+			reloaded = append(reloaded, a)
+		}
+		if want, wantN := comments(t, e.plain, a), favCount(t, e.plain, a); !slices.Equal(got, want) || n != wantN {
+			t.Errorf("%s: article %d: comments %v favorites %d, the database has %v %d", step, a, got, n, want, wantN)
+		}
+	}
+	return reloaded
+}
+
+// TestValueTags: a write to the rows of article 5 leaves the cached reads
+// of article 6 as hits; a row moved from 5 to 6 invalidates both; an
+// UPDATE by predicate invalidates every read of the table; a DO NOTHING
+// upsert that changed nothing invalidates nothing, and one that inserted
+// only its rows' reads.
+func TestValueTags(t *testing.T) {
+	forDialects(t, func(t *testing.T, dialect string) {
+		e := blog(t, dialect)
+		e.check(t, "warm")
+		if r := e.check(t, "warm again"); len(r) != 0 {
+			t.Fatalf("warm reads reloaded %v", r)
+		}
+		steps := []struct {
+			name     string
+			write    func(db *gorm.DB) error
+			reloaded []int // the articles whose reads must reload; nil: any
+		}{
+			{"create a comment on 5", func(db *gorm.DB) error { return db.Create(&Comment{ID: 10, ArticleID: 5, Body: "new"}).Error }, []int{5}},
+			{"update a comment of 5 by key", func(db *gorm.DB) error {
+				return db.Model(&Comment{ID: 2}).Update("body", "edited").Error
+			}, []int{5}},
+			{"delete a comment of 6 by key", func(db *gorm.DB) error { return db.Delete(&Comment{ID: 1}).Error }, []int{6}},
+			{"move a comment from 6 to 5 (old value in WHERE)", func(db *gorm.DB) error {
+				return db.Model(&Comment{}).Where("id = ? AND article_id = ?", 3, 6).Update("article_id", 5).Error
+			}, []int{5, 6}},
+			{"move a comment from 5 to 6 by key (old value returned)", func(db *gorm.DB) error {
+				return db.Model(&Comment{ID: 3}).Update("article_id", 6).Error
+			}, nil},
+			{"favorite 6", func(db *gorm.DB) error { return db.Create(&Fav{UserID: 3, ArticleID: 6}).Error }, []int{6}},
+			{"unfavorite 5", func(db *gorm.DB) error {
+				return db.Where("user_id = ? AND article_id = ?", 1, 5).Delete(&Fav{}).Error
+			}, []int{5}},
+			{"favorite again, DO NOTHING, changes nothing", func(db *gorm.DB) error {
+				return db.Clauses(clause.OnConflict{DoNothing: true}).Create(&Fav{UserID: 3, ArticleID: 6}).Error
+			}, []int{}},
+			{"DO NOTHING that inserts", func(db *gorm.DB) error {
+				return db.Clauses(clause.OnConflict{DoNothing: true}).Create(&Fav{UserID: 4, ArticleID: 5}).Error
+			}, []int{5}},
+			{"move by predicate, old values unknown", func(db *gorm.DB) error {
+				return db.Model(&Comment{}).Where("body = ?", "c4").Update("article_id", 7).Error
+			}, []int{5, 6, 7}},
+		}
+		for _, s := range steps {
+			if err := s.write(e.cached); err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			got := e.check(t, s.name)
+			if s.reloaded != nil && !slices.Equal(got, s.reloaded) && !(len(got) == 0 && len(s.reloaded) == 0) {
+				t.Errorf("%s: reloaded %v, want exactly %v", s.name, got, s.reloaded)
+			}
+		}
+	})
+}
