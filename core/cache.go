@@ -177,6 +177,11 @@ func (c *Cache) fetch(ctx context.Context, d Descriptor, load LoadFunc, newLoad 
 	if call.mode == ModeCacheOnly {
 		return nil, ErrCacheMiss
 	}
+	if d.Epoch != "" && string(versions[len(versions)-1]) != d.Epoch {
+		// Made before the last flush: load, and store nothing.
+		c.stats.bypassed.Add(1)
+		return c.loadOnly(ctx, call.mode, load, newLoad)
+	}
 	load = loaderOf(load, newLoad)
 	if call.mode == ModeRefresh {
 		return c.loadAndStore(ctx, d, ks, versions, call.ttl, load)

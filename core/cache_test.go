@@ -713,3 +713,35 @@ func TestBreakerProbesAndRecovers(t *testing.T) {
 		t.Fatalf("after recovery: %q with %d more loads, want a hit", got, db.calls.Load()-calls)
 	}
 }
+
+// TestEpochDescriptor: a descriptor made under a flush version that is no
+// longer current loads and stores nothing; one made under the current
+// version fills the cache as usual.
+func TestEpochDescriptor(t *testing.T) {
+	ctx := context.Background()
+	c := newCache(t, newMapStore())
+	db := &fakeDB{val: "v1"}
+	epoch, err := c.FlushVersion(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := core.Collection(keys.Fingerprint{1}, "t")
+	d.Epoch = epoch
+	fetch(t, ctx, c, d, db)
+	fetch(t, ctx, c, d, db)
+	if n := db.calls.Load(); n != 1 {
+		t.Fatalf("current epoch: %d loads, want 1 (the second read a hit)", n)
+	}
+	if err := c.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if now, _ := c.FlushVersion(ctx); now == epoch {
+		t.Fatal("Flush did not change the flush version")
+	}
+	for range 2 {
+		fetch(t, ctx, c, d, db) // the old epoch: never stored
+	}
+	if n := db.calls.Load(); n != 3 {
+		t.Errorf("stale epoch: %d loads, want 3 (nothing stored)", n)
+	}
+}

@@ -54,6 +54,12 @@ type Descriptor struct {
 	Tags []string
 	// Policy is the entry's policy.
 	Policy Policy
+	// Epoch, when set, is the namespace's flush version (FlushVersion)
+	// the descriptor was made under: a miss stores its load only while the
+	// flush version is still Epoch, so that a descriptor derived from
+	// state a flush made stale (the plugins' view of the schema) never
+	// fills the cache. Hits are served as usual.
+	Epoch string
 
 	prep *prepared // store keys computed by Cache.Prepare
 }

@@ -260,6 +260,23 @@ func (c *Catalog) Current() *Snapshot {
 	return nil
 }
 
+// Loaded returns the current snapshot and the version it was loaded under
+// (nil, "" when none was). A snapshot this process made stale (Invalidate)
+// reports no version.
+func (c *Catalog) Loaded() (*Snapshot, string) {
+	s := c.cur.Load()
+	if s == nil {
+		return nil, ""
+	}
+	if s.version == staleVersion {
+		return s.snap, ""
+	}
+	return s.snap, s.version
+}
+
+// staleVersion marks a snapshot Invalidate made stale.
+const staleVersion = "\x00stale"
+
 // Fresh reports whether the current snapshot was loaded under version and
 // is younger than the maximum age.
 func (c *Catalog) Fresh(version string) bool {
@@ -296,7 +313,7 @@ func (c *Catalog) Refresh(ctx context.Context, version string) (*Snapshot, error
 // Invalidate makes the next Refresh load again, whatever its version.
 func (c *Catalog) Invalidate() {
 	if s := c.cur.Load(); s != nil {
-		c.cur.Store(&state{snap: s.snap, version: "\x00stale", at: s.at})
+		c.cur.Store(&state{snap: s.snap, version: staleVersion, at: s.at})
 	}
 	c.failed.Store(0)
 }

@@ -196,9 +196,10 @@ func (w *Write) Tags() []string { return w.tags }
 
 // Insert records an INSERT's rows from the values it sends: each indexed
 // column sent as a placeholder gives its value; one not sent, or sent as
-// an expression, is unknown (a default, a sequence). Its RETURNING values
-// are recorded separately (Returned).
-func (w *Write) Insert(st *sqlstmt.Statement, args []any) {
+// an expression, is unknown (a default, a sequence), unless it is among
+// returned, the columns whose values the caller records from RETURNING
+// (with Value, or Unknown when it cannot read them all).
+func (w *Write) Insert(st *sqlstmt.Statement, args []any, returned ...string) {
 	if st.Coarse || len(st.Cols) == 0 || len(st.Rows) == 0 {
 		w.UnknownAll()
 		return
@@ -211,7 +212,9 @@ func (w *Write) Insert(st *sqlstmt.Statement, args []any) {
 			}
 		}
 		if at < 0 {
-			w.Unknown(col)
+			if !slices.Contains(returned, col) {
+				w.Unknown(col)
+			}
 			continue
 		}
 		for _, row := range st.Rows {

@@ -146,12 +146,38 @@ func (d *Driver) Exec(ctx context.Context, query string, args, v any) error {
 		return d.drv.Exec(ctx, query, args, v)
 	}
 	d.refreshSchema(ctx)
-	w := d.writeSet(s, args)
-	err := d.drv.Exec(ctx, query, args, v)
-	// Also on error: the outcome of a failed statement may be unknown,
-	// and a needless bump costs only a miss.
-	d.publish(ctx, nil, w)
+	return d.execWrite(ctx, nil, dialectRunner{d.drv}, s, query, args, v)
+}
+
+// execWrite runs a write of Exec (v nil or *sql.Result) and publishes
+// what it wrote: also on error, since the outcome of a failed statement
+// may be unknown, and a needless bump costs only a miss.
+func (d *Driver) execWrite(ctx context.Context, tx *Tx, r runner, s *stmt, query string, args, v any) error {
+	res, err := d.execContext(ctx, tx, r, s, query, argList(args))
+	if err == nil {
+		switch out := v.(type) {
+		case nil:
+		case *sql.Result:
+			*out = res
+		default:
+			return fmt.Errorf("dialect/sql: invalid type %T. expect *sql.Result", v)
+		}
+	}
 	return err
+}
+
+// execContext runs a write and publishes what it wrote.
+func (d *Driver) execContext(ctx context.Context, tx *Tx, r runner, s *stmt, query string, args []any) (sql.Result, error) {
+	w := d.writeSet(s, args)
+	res, rows, err := d.runWrite(ctx, r, s, query, args)
+	if err == nil && s.Kind == sqlstmt.Insert && s.DoNothing && res != nil {
+		if n, nerr := res.RowsAffected(); nerr == nil && n == 0 {
+			return res, nil // every row was there already: nothing changed
+		}
+	}
+	w.changed(s, args, rows)
+	d.publish(ctx, tx, w)
+	return res, err
 }
 
 // Query runs a statement that returns rows: a cacheable read is answered
@@ -183,10 +209,24 @@ func (d *Driver) ExecContext(ctx context.Context, query string, args ...any) (sq
 		return ex.ExecContext(ctx, query, args...)
 	}
 	d.refreshSchema(ctx)
-	w := d.writeSet(s, args)
-	res, err := ex.ExecContext(ctx, query, args...)
-	d.publish(ctx, nil, w)
-	return res, err
+	qr, ok := d.drv.(interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	})
+	if !ok {
+		return d.execContext(ctx, nil, dialectRunner{d.drv}, s, query, args)
+	}
+	return d.execContext(ctx, nil, sqlRunner{struct {
+		execer
+		querier
+	}{ex, qr}}, s, query, args)
+}
+
+type execer interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}
+
+type querier interface {
+	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }
 
 // QueryContext runs a raw query (Ent's sql/execquery feature). It is never
@@ -259,10 +299,7 @@ func (t *Tx) Exec(ctx context.Context, query string, args, v any) error {
 	if !s.writes() {
 		return t.tx.Exec(ctx, query, args, v)
 	}
-	w := t.d.writeSet(s, args)
-	err := t.tx.Exec(ctx, query, args, v)
-	t.d.publish(ctx, t, w)
-	return err
+	return t.d.execWrite(ctx, t, dialectRunner{t.tx}, s, query, args, v)
 }
 
 // Query runs a statement in the transaction. Reads are never cached here:
@@ -287,10 +324,14 @@ func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Re
 	if !s.writes() {
 		return ex.ExecContext(ctx, query, args...)
 	}
-	w := t.d.writeSet(s, args)
-	res, err := ex.ExecContext(ctx, query, args...)
-	t.d.publish(ctx, t, w)
-	return res, err
+	qr, ok := t.tx.(querier)
+	if !ok {
+		return t.d.execContext(ctx, t, dialectRunner{t.tx}, s, query, args)
+	}
+	return t.d.execContext(ctx, t, sqlRunner{struct {
+		execer
+		querier
+	}{ex, qr}}, s, query, args)
 }
 
 // QueryContext runs a raw query in the transaction.

@@ -16,6 +16,7 @@ import (
 	"github.com/hydracache/hydracache/core/rowset"
 	"github.com/hydracache/hydracache/internal/keytext"
 	"github.com/hydracache/hydracache/internal/sqlstmt"
+	"github.com/hydracache/hydracache/internal/valuetag"
 	"github.com/hydracache/hydracache/keys"
 )
 
@@ -55,6 +56,16 @@ func (d *Driver) read(ctx context.Context, s *stmt, query string, args, v any) e
 	// The tag slice is shared by every read of the statement: core only
 	// reads it, and WithPolicy copies before adding.
 	desc := core.Descriptor{Key: keys.Collection(fp), Tags: s.tableTags}
+	if len(s.Reads) == 1 && s.CondsKnown && d.catalog.Supported() {
+		// A read of one table restricted to values of an indexed column
+		// depends on those rows alone; it is stored only while the
+		// catalog view its tags come from is current.
+		if snap, version := d.schemaForRead(ctx); version != "" {
+			if vt := valuetag.Read(s.Reads[0], s.Conds, true, argv, snap.Indexed(s.Reads[0])); vt != nil {
+				desc.Tags, desc.Epoch = vt, version
+			}
+		}
+	}
 	if len(p.Tags) > 0 {
 		desc = desc.WithPolicy(p)
 	} else {

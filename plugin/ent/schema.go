@@ -53,14 +53,15 @@ func (d *Driver) refreshSchema(ctx context.Context) {
 	}
 }
 
-// schemaForRead returns the catalog view for a read, loading it if it
-// never was.
-func (d *Driver) schemaForRead(ctx context.Context) *catalog.Snapshot {
-	if s := d.catalog.Current(); s != nil {
-		return s
+// schemaForRead returns the catalog view for a read and the flush version
+// it was loaded under, loading it if it never was or this process's DDL
+// made it stale ("" when no fresh one could be had).
+func (d *Driver) schemaForRead(ctx context.Context) (*catalog.Snapshot, string) {
+	if s, v := d.catalog.Loaded(); s != nil && v != "" {
+		return s, v
 	}
 	d.refreshSchema(ctx)
-	return d.catalog.Current()
+	return d.catalog.Loaded()
 }
 
 // readable reports whether a SELECT may be answered from the cache: no
@@ -70,7 +71,7 @@ func (d *Driver) readable(ctx context.Context, s *stmt, argv []any) bool {
 	if s.Lock || s.Catalog || len(s.Reads) == 0 {
 		return false
 	}
-	if catalog.Volatile(d.sqlDialect, s.Statement, argv, func() *catalog.Snapshot { return d.schemaForRead(ctx) }) {
+	if catalog.Volatile(d.sqlDialect, s.Statement, argv, func() *catalog.Snapshot { snap, _ := d.schemaForRead(ctx); return snap }) {
 		return core.VolatileAllowed(ctx)
 	}
 	return true

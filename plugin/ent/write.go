@@ -2,6 +2,7 @@ package hydraent
 
 import (
 	"context"
+	"database/sql/driver"
 	"reflect"
 	"slices"
 
@@ -11,17 +12,28 @@ import (
 	"github.com/hydracache/hydracache/core/rowset"
 	"github.com/hydracache/hydracache/internal/keytext"
 	"github.com/hydracache/hydracache/internal/sqlstmt"
+	"github.com/hydracache/hydracache/internal/valuetag"
 	"github.com/hydracache/hydracache/keys"
 )
 
 // writeSet is what one write invalidates.
 type writeSet struct {
-	table   string
-	tags    []string
-	rows    bool // the keys are unknown: bump the table's row epoch too
-	flush   bool // the tables are unknown: flush the namespace
-	ddl     bool // a schema change: the catalog view is reloaded
-	capture int  // index of the key column in RETURNING, -1 if none
+	table string
+	tags  []string
+	rows  bool            // the keys are unknown: bump the table's row epoch too
+	flush bool            // the tables are unknown: flush the namespace
+	ddl   bool            // a schema change: the catalog view is reloaded
+	vw    *valuetag.Write // the value tags of the write to table
+	// returning names the columns a write returns; doNothing: an INSERT
+	// that skips conflicting rows (one that returns none changed nothing).
+	returning []string
+	doNothing bool
+	// st and args are the statement's, for the value tags of an UPDATE or
+	// DELETE, recorded when it ran (changed), or at publish without its rows.
+	st      *sqlstmt.Statement
+	args    []any
+	changes bool
+	capture int // index of the key column in RETURNING, -1 if none
 }
 
 func argList(args any) []any {
@@ -43,6 +55,9 @@ func (d *Driver) writeSet(s *stmt, args any) writeSet {
 		// Several targets, or rows that depend on a CTE: every row of
 		// each, and whatever their rows reach.
 		for _, t := range append(slices.Clip(s.Writes), s.Folds...) {
+			vw := d.valueWrite(t)
+			vw.UnknownAll()
+			w.tags = append(w.tags, vw.Tags()...)
 			w.tags = append(w.tags, keys.TableTag(t), keys.RowsTag(t))
 			if !d.related(&w, t, true, nil) {
 				w.flush = true
@@ -55,9 +70,16 @@ func (d *Driver) writeSet(s *stmt, args any) writeSet {
 	t := s.Writes[0]
 	w.table = t
 	w.tags = append(w.tags, keys.TableTag(t))
+	w.vw = d.valueWrite(t)
+	w.returning, w.doNothing = s.Returning, s.Kind == sqlstmt.Insert && s.DoNothing
+	w.st, w.args, w.changes = s.Statement, argv, s.Kind == sqlstmt.Update || s.Kind == sqlstmt.Delete
 	pk := d.cfg.keyColumn(t)
 	switch s.Kind {
 	case sqlstmt.Insert:
+		w.vw.Insert(s.Statement, argv, s.Returning...)
+		if s.Upsert {
+			w.vw.UnknownAll() // the old values of the rows it updated
+		}
 		if pk != "" {
 			w.capture = slices.Index(s.Returning, pk)
 		}
@@ -111,6 +133,31 @@ func (d *Driver) writeSet(s *stmt, args any) writeSet {
 		}
 	}
 	return w
+}
+
+// changed records the value tags of an UPDATE or DELETE once it ran:
+// rows, when not nil, are the rows it changed (RETURNING *).
+func (w *writeSet) changed(s *stmt, args []any, rows *rowset.Result) {
+	if w.vw != nil && w.changes {
+		w.vw.Change(s.Statement, args, rows)
+		w.changes = false
+	}
+}
+
+// valueWrite starts the value tags of a write to table (see GORM's twin).
+func (d *Driver) valueWrite(table string) *valuetag.Write {
+	if !d.catalog.Supported() {
+		return valuetag.NewWrite(table, map[string]keytext.Kind{}) // no read is tagged by value
+	}
+	snap := d.catalog.Current()
+	if snap == nil {
+		return valuetag.NewWrite(table, nil)
+	}
+	idx := snap.Indexed(table)
+	if idx == nil {
+		idx = map[string]keytext.Kind{}
+	}
+	return valuetag.NewWrite(table, idx)
 }
 
 // keyTags adds the entity tags of the keys a WHERE clause restricts the
@@ -179,6 +226,12 @@ func (d *Driver) publish(ctx context.Context, tx *Tx, w writeSet) {
 	if w.rows && w.table != "" {
 		tags = append(tags, keys.RowsTag(w.table))
 	}
+	if w.vw != nil {
+		if w.changes { // not recorded with its rows
+			w.vw.Change(w.st, w.args, nil)
+		}
+		tags = append(tags, w.vw.Tags()...)
+	}
 	if w.ddl {
 		d.catalog.Invalidate()
 	}
@@ -222,6 +275,9 @@ func (d *Driver) writeQuery(ctx context.Context, q dialect.ExecQuerier, tx *Tx, 
 // returned adds the keys of the rows a write returned, read to the end by
 // rowset.Capture; keys it cannot read leave the row epoch to bump.
 func (w *writeSet) returned(res *rowset.Result) {
+	if w.vw != nil {
+		w.vw.Returned(res)
+	}
 	if w.capture < 0 {
 		w.rows = true
 		return
@@ -257,6 +313,7 @@ type watchRows struct {
 	w      writeSet
 	ended  bool // Next returned false: every returned key was seen
 	closed bool
+	seen   int // rows scanned
 }
 
 func (r *watchRows) Next() bool {
@@ -269,20 +326,28 @@ func (r *watchRows) Next() bool {
 
 func (r *watchRows) Scan(dest ...any) error {
 	err := r.ColumnScanner.Scan(dest...)
-	if err != nil || r.w.capture < 0 || r.w.capture >= len(dest) {
+	if err != nil {
 		return err
 	}
-	v := reflect.ValueOf(dest[r.w.capture])
-	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
-		if v.IsNil() {
-			return nil
+	r.seen++
+	if r.w.vw != nil {
+		for i, d := range dest {
+			if i < len(r.w.returning) && r.w.returning[i] != "" {
+				if x, ok := scanned(d); ok {
+					r.w.vw.Value(r.w.returning[i], x)
+				} else {
+					r.w.vw.Unknown(r.w.returning[i])
+				}
+			}
 		}
-		v = v.Elem()
 	}
-	if !v.CanInterface() {
+	if r.w.capture < 0 || r.w.capture >= len(dest) {
 		return nil
 	}
-	x := v.Interface()
+	x, ok := scanned(dest[r.w.capture])
+	if !ok {
+		return nil
+	}
 	if b, ok := x.([]byte); ok {
 		// A driver may return a text key as bytes; reads key it by the
 		// argument, a string. Bump both spellings.
@@ -300,10 +365,43 @@ func (r *watchRows) Close() error {
 	err := r.ColumnScanner.Close()
 	if !r.closed {
 		r.closed = true
-		if r.w.capture >= 0 && !r.ended {
-			r.w.rows = true // some returned keys were never read
+		if r.ended && r.seen == 0 && r.w.doNothing && err == nil && r.ColumnScanner.Err() == nil {
+			return nil // every row was there already: nothing changed
+		}
+		if !r.ended {
+			if r.w.capture >= 0 {
+				r.w.rows = true // some returned keys were never read
+			}
+			if r.w.vw != nil {
+				for _, c := range r.w.returning {
+					r.w.vw.Unknown(c)
+				}
+			}
 		}
 		r.d.publish(r.ctx, r.tx, r.w)
 	}
 	return err
+}
+
+// scanned returns the value a Scan destination holds.
+func scanned(dest any) (any, bool) {
+	v := reflect.ValueOf(dest)
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return nil, false
+		}
+		v = v.Elem()
+	}
+	if !v.CanInterface() {
+		return nil, false
+	}
+	x := v.Interface()
+	if dv, ok := x.(driver.Valuer); ok {
+		y, err := dv.Value()
+		if err != nil {
+			return nil, false
+		}
+		return y, true
+	}
+	return x, true
 }

@@ -151,18 +151,19 @@ func (p *Plugin) collection(db *gorm.DB, scope keys.Scope, pol core.Policy, out 
 		return
 	}
 	tags := make([]string, 0, len(tables)+2)
+	epoch := ""
 	for i, t := range tables {
 		if i == 0 && len(s.reads) == 1 && s.CondsKnown {
 			// A read of one table restricted to values of an indexed
 			// column depends on those rows alone.
-			if vt := p.valueTags(stmt.Context, t, s, stmt.Vars); vt != nil {
-				tags = append(tags, vt...)
+			if vt, v := p.valueTags(stmt.Context, t, s, stmt.Vars); vt != nil {
+				tags, epoch = append(tags, vt...), v
 				continue
 			}
 		}
 		tags = append(tags, p.tableTag(t))
 	}
-	d := core.Descriptor{Key: scope.Wrap(keys.Collection(fp)), Tags: tags}.WithPolicy(pol)
+	d := core.Descriptor{Key: scope.Wrap(keys.Collection(fp)), Tags: tags, Epoch: epoch}.WithPolicy(pol)
 
 	var mine atomic.Pointer[rowset.RowSet]
 	conn, vars := stmt.ConnPool, stmt.Vars

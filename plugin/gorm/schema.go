@@ -54,17 +54,18 @@ func (p *Plugin) refreshSchema(ctx context.Context) {
 	}
 }
 
-// schemaForRead returns the catalog view for a read, loading it if it
-// never was.
-func (p *Plugin) schemaForRead(ctx context.Context) *catalog.Snapshot {
+// schemaForRead returns the catalog view for a read and the flush version
+// it was loaded under, loading it if it never was or this process's DDL
+// made it stale ("" when no fresh one could be had).
+func (p *Plugin) schemaForRead(ctx context.Context) (*catalog.Snapshot, string) {
 	if p.catalog == nil {
-		return nil
+		return nil, ""
 	}
-	if s := p.catalog.Current(); s != nil {
-		return s
+	if s, v := p.catalog.Loaded(); s != nil && v != "" {
+		return s, v
 	}
 	p.refreshSchema(ctx)
-	return p.catalog.Current()
+	return p.catalog.Loaded()
 }
 
 // cacheableRead reports whether a rendered read may be answered from the
@@ -75,21 +76,27 @@ func (p *Plugin) cacheableRead(ctx context.Context, s *statement, vars []any) bo
 	if s.Kind != sqlstmt.Select || s.Lock || s.Catalog || len(s.reads) == 0 {
 		return false
 	}
-	if catalog.Volatile(p.sqlDialect, s.Statement, vars, func() *catalog.Snapshot { return p.schemaForRead(ctx) }) {
+	if catalog.Volatile(p.sqlDialect, s.Statement, vars, func() *catalog.Snapshot { snap, _ := p.schemaForRead(ctx); return snap }) {
 		return core.VolatileAllowed(ctx)
 	}
 	return true
 }
 
 // valueTags returns the value tags a one-table read depends on in place of
-// its table's tag (see valuetag.Read), nil when it has none.
-func (p *Plugin) valueTags(ctx context.Context, table string, s *statement, vars []any) []string {
+// its table's tag (see valuetag.Read), nil when it has none, and the
+// flush version of the catalog view they come from: the entry is stored
+// only while it is current (core.Descriptor.Epoch).
+func (p *Plugin) valueTags(ctx context.Context, table string, s *statement, vars []any) ([]string, string) {
 	if p.catalog == nil || !p.catalog.Supported() {
-		return nil
+		return nil, ""
 	}
-	vt := valuetag.Read(table, s.Conds, s.CondsKnown, vars, p.schemaForRead(ctx).Indexed(table))
+	snap, version := p.schemaForRead(ctx)
+	if version == "" {
+		return nil, ""
+	}
+	vt := valuetag.Read(table, s.Conds, s.CondsKnown, vars, snap.Indexed(table))
 	for i, t := range vt {
 		vt[i] = p.scope.Wrap(t)
 	}
-	return vt
+	return vt, version
 }

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/hydracache/hydracache/core"
+	hydragorm "github.com/hydracache/hydracache/plugin/gorm"
 )
 
 // Comment and Fav are the blog tables of the precise-invalidation tests.
@@ -135,6 +136,33 @@ func TestValueTags(t *testing.T) {
 			got := e.check(t, s.name)
 			if s.reloaded != nil && !slices.Equal(got, s.reloaded) && !(len(got) == 0 && len(s.reloaded) == 0) {
 				t.Errorf("%s: reloaded %v, want exactly %v", s.name, got, s.reloaded)
+			}
+		}
+	})
+}
+
+// TestValueTagsAfterOtherProcessDDL: a process whose catalog view predates
+// another's DDL (an index dropped) must not store reads tagged by values
+// the other process no longer bumps.
+func TestValueTagsAfterOtherProcessDDL(t *testing.T) {
+	forDialects(t, func(t *testing.T, dialect string) {
+		e := blog(t, dialect)
+		// A second process: its own plugin on the same database and cache.
+		other := openDialect(t, dialect, e.sqlDB, nil)
+		if err := other.Use(hydragorm.New(e.cache, hydragorm.WithNamespace("t"))); err != nil {
+			t.Fatal(err)
+		}
+		comments(t, e.cached, 5) // e's catalog view: article_id is indexed
+		if err := other.Exec("DROP INDEX idx_comments_article_id").Error; err != nil {
+			t.Fatal(err)
+		}
+		for i := range 3 {
+			comments(t, e.cached, 5) // after the flush: e's view is stale
+			if err := other.Create(&Comment{ID: uint(100 + i), ArticleID: 5, Body: fmt.Sprintf("n%d", i)}).Error; err != nil {
+				t.Fatal(err)
+			}
+			if got, want := comments(t, e.cached, 5), comments(t, e.plain, 5); !slices.Equal(got, want) {
+				t.Fatalf("round %d: comments %v, the database has %v", i, got, want)
 			}
 		}
 	})
