@@ -1,15 +1,20 @@
 package hydragorm_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
 
+	lib_store "github.com/eko/gocache/lib/v4/store"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/hydracache/hydracache/core"
 	hydragorm "github.com/hydracache/hydracache/plugin/gorm"
+	"github.com/hydracache/hydracache/store"
+	"github.com/hydracache/hydracache/testing/consistency"
+	"github.com/hydracache/hydracache/testing/testenv"
 )
 
 // Comment and Fav are the blog tables of the precise-invalidation tests.
@@ -166,4 +171,84 @@ func TestValueTagsAfterOtherProcessDDL(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Entry is a row of a key's log: the consistency target below reads a
+// key's latest version through a read tagged by the value of Key.
+type Entry struct {
+	ID  uint
+	Key int `gorm:"index"`
+	Ver int64
+}
+
+func (Entry) CachePolicy() core.Policy { return core.Policy{} }
+
+// TestConsistencyValueTags runs the consistency checker on reads tagged
+// by value (the latest version of a key is the max of its rows' Ver,
+// WHERE key = ?), with writes that insert a row and delete an older one
+// by its key, on PostgreSQL and SQLite: no stale read, and it finds stale
+// reads when invalidation is dropped.
+func TestConsistencyValueTags(t *testing.T) {
+	for _, broken := range []bool{false, true} {
+		t.Run(map[bool]string{false: "invalidating", true: "without-invalidation"}[broken], func(t *testing.T) {
+			forDialects(t, func(t *testing.T, dialect string) { consistencyValueTags(t, dialect, broken) })
+		})
+	}
+}
+
+func consistencyValueTags(t *testing.T, dialect string, broken bool) {
+	sqlDB := openSQL(t, dialect)
+	plain := openDialect(t, dialect, sqlDB, nil)
+	if err := plain.AutoMigrate(&Entry{}); err != nil {
+		t.Fatal(err)
+	}
+	for k := range ccKeys {
+		if err := plain.Create(&Entry{Key: k}).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var st lib_store.StoreInterface
+	st, err := store.NewMemory()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if broken {
+		st = consistency.WithoutInvalidation(st)
+	}
+	cache, err := core.New(st, core.WithNamespace(testenv.Name(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cache.Close() })
+	db := openDialect(t, dialect, sqlDB, nil)
+	if err := db.Use(hydragorm.New(cache, hydragorm.WithNamespace("t"))); err != nil {
+		t.Fatal(err)
+	}
+	target := consistency.Funcs{
+		WriteFunc: func(ctx context.Context, key int, version int64) error {
+			db := db.WithContext(ctx)
+			if err := db.Create(&Entry{Key: key, Ver: version}).Error; err != nil {
+				return err
+			}
+			var old Entry
+			if err := db.Where("key = ? AND ver < ?", key, version).Order("ver").First(&old).Error; err == nil {
+				return db.Delete(&Entry{ID: old.ID}).Error
+			}
+			return nil
+		},
+		ReadFunc: func(ctx context.Context, key int) (int64, error) {
+			var v int64
+			err := db.WithContext(ctx).Model(&Entry{}).Where("key = ?", key).Select("coalesce(max(ver), 0)").Scan(&v).Error
+			return v, err
+		},
+	}
+	cfg := ccConfig(broken)
+	if dialect == "sqlite" {
+		cfg.Writers = 1 // one writer at a time: SQLite locks the file
+	}
+	r, err := consistency.Run(context.Background(), target, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ccVerdict(t, r, broken, cache)
 }
